@@ -1,0 +1,1 @@
+"""Performance measurements of the harness, run on purpose (not tests)."""

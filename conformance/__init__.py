@@ -1,0 +1,1 @@
+"""The conformance suite: PROTOCOL.md as Hypothesis properties, against any server."""

@@ -1,0 +1,1 @@
+"""Locust users that speak WebSocket (issue 4): `locust -f loadtests`."""

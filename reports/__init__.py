@@ -1,0 +1,1 @@
+"""The results format, HTML/Markdown reports, comparisons, gates and history."""

@@ -1,0 +1,70 @@
+"""`python -m target_app`: serve the reference app with uvicorn and print its URL."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import sys
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from target_app.launch import WS_IMPLS
+
+VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m target_app",
+        description="Serve the reference FastAPI WebSocket app with uvicorn.")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="hardened",
+                        help="hardened (default) fixes the documented code's defects; "
+                             "docs keeps them")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument("--port", type=int, default=8000, help="port to bind (default %(default)s)")
+    parser.add_argument("--ws", choices=WS_IMPLS, default="websockets-sansio",
+                        help="uvicorn's WebSocket implementation (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port} is not a port number (0-65535)")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
+    return args
+
+
+def bind_or_explain(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a busy port is one line, not a uvicorn traceback."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except socket.gaierror as exc:
+        raise SystemExit(f"python -m target_app: error: cannot resolve host {host!r}: "
+                         f"{exc.strerror}") from None
+    except OSError as exc:
+        what = "is already in use" if exc.errno == errno.EADDRINUSE else f"failed: {exc.strerror}"
+        raise SystemExit(f"python -m target_app: error: binding {host}:{port} {what}") from None
+    return sock
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sock = bind_or_explain(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"wsharness reference app ({args.variant}) at http://{shown_host}:{port}/", flush=True)
+    config = uvicorn.Config(VARIANTS[args.variant], host=args.host, port=port, ws=args.ws,
+                            workers=args.workers)
+    if args.workers > 1:
+        sock.set_inheritable(True)
+        Multiprocess(config, sockets=[sock]).run()
+    else:
+        uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
