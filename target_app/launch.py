@@ -55,22 +55,24 @@ def wait_until_listening(host: str, port: int, timeout_s: float,
 
 
 def uvicorn_command(app: str, *, host: str, port: int, ws: str, workers: int,
-                    extra: tuple[str, ...] = ()) -> list[str]:
+                    log_level: str = "warning", extra: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port),
-            "--ws", ws, "--workers", str(workers), "--log-level", "warning", *extra]
+            "--ws", ws, "--workers", str(workers), "--log-level", log_level, *extra]
 
 
 @contextlib.contextmanager
 def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int | None = None,
           ws: str = "websockets-sansio", workers: int = 1, extra_args: tuple[str, ...] = (),
-          log_path: Path | None = None, cwd: Path | None = None) -> Iterator[Server]:
+          log_path: Path | None = None, cwd: Path | None = None,
+          env: dict[str, str] | None = None, log_level: str = "warning") -> Iterator[Server]:
     """Run `uvicorn APP` until the block ends; its output goes to log_path (or is discarded)."""
     port = port or free_port(host)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
         p for p in (str(cwd or Path.cwd()), os.environ.get("PYTHONPATH", "")) if p)}
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        uvicorn_command(app, host=host, port=port, ws=ws, workers=workers, extra=extra_args),
+        uvicorn_command(app, host=host, port=port, ws=ws, workers=workers,
+                        log_level=log_level, extra=extra_args),
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
     try:
         wait_until_listening(host, port, STARTUP_TIMEOUT_S, process)

@@ -1,0 +1,16 @@
+"""Fixtures shared by the tests of every package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from selenium import webdriver
+
+from tests.browser import headless_chromium
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[webdriver.Chrome]:
+    with headless_chromium() as driver:
+        yield driver

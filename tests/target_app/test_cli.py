@@ -1,0 +1,85 @@
+"""`python -m target_app`: serves either variant, prints its URL, one-line errors."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from target_app.launch import free_port, stop, wait_until_listening
+from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text
+
+
+@contextmanager
+def target_app_process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen([sys.executable, "-m", "target_app", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        yield process
+    finally:
+        stop(process)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+@pytest.mark.parametrize(("variant", "socket_origin"),
+                         [("docs", "ws://localhost:8000"), ("hardened", "location.host")])
+@pytest.mark.parametrize("ws_impl", ["websockets-sansio", "wsproto"])
+def test_serves_the_variant(variant: str, socket_origin: str, ws_impl: str) -> None:
+    port = free_port()
+    with target_app_process("--variant", variant, "--port", str(port), "--ws", ws_impl) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().decode().strip() == (
+            f"wsharness reference app ({variant}) at http://127.0.0.1:{port}/")
+        wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=TIMEOUT_S) as page:
+            assert socket_origin in page.read().decode()
+        with open_socket(f"ws://127.0.0.1:{port}/ws") as ws:
+            ws.send("ping")
+            assert receive_text(ws) == "Message text was: ping"
+
+
+def test_two_workers_serve() -> None:
+    port = free_port()
+    with target_app_process("--port", str(port), "--workers", "2") as proc:
+        wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
+        for _ in range(4):
+            with open_socket(f"ws://127.0.0.1:{port}/ws") as ws:
+                ws.send("w")
+                assert receive_text(ws) == "Message text was: w"
+
+
+def run_and_fail(*args: str) -> tuple[int, list[str]]:
+    result = subprocess.run([sys.executable, "-m", "target_app", *args], capture_output=True,
+                            text=True, timeout=TIMEOUT_S * 4, check=False)
+    return result.returncode, [line for line in result.stderr.splitlines() if "error" in line]
+
+
+def test_port_in_use_is_one_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, errors = run_and_fail("--port", str(port))
+    assert code == 1
+    assert errors == [f"python -m target_app: error: binding 127.0.0.1:{port} is already in use"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--variant", "nope"], "invalid choice: 'nope'"),
+    (["--port", "70000"], "--port 70000 is not a port number"),
+    (["--workers", "0"], "--workers must be at least 1"),
+    (["--ws", "tornado"], "invalid choice: 'tornado'"),
+    (["--host", "no.such.host.invalid"], "cannot resolve host"),
+])
+def test_bad_options_are_one_line(args: list[str], message: str) -> None:
+    code, errors = run_and_fail(*args)
+    assert code != 0
+    assert len(errors) == 1
+    assert message in errors[0]

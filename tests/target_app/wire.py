@@ -1,0 +1,26 @@
+"""A blocking WebSocket client for the wire tests, with timeouts that scale on slow machines."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+TIMEOUT_S = 5.0 * float(os.environ.get("WSHARNESS_TIMEOUT_SCALE", "1"))
+
+
+def open_socket(url: str, **kwargs: Any) -> ClientConnection:
+    connection: ClientConnection = connect(
+        url, open_timeout=TIMEOUT_S, close_timeout=TIMEOUT_S, **kwargs)
+    return connection
+
+
+def receive_text(ws: ClientConnection, timeout: float = TIMEOUT_S) -> str:
+    message = ws.recv(timeout)
+    assert isinstance(message, str), f"expected a text message, got {message!r}"
+    return message
+
+
+def receive_texts(ws: ClientConnection, count: int) -> list[str]:
+    return [receive_text(ws) for _ in range(count)]
