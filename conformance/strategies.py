@@ -1,0 +1,70 @@
+"""Hypothesis strategies for what clients send: texts, ids, credentials, paths."""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from urllib.parse import quote
+
+from hypothesis import strategies as st
+
+LONG_MESSAGE_CHARS = 64 * 1024
+WHITESPACE_AND_CONTROLS = "".join(chr(c) for c in range(0x20)) + " \x7f\x85\xa0\u2028\u3000"
+COOKIE_OCTETS = "".join(c for c in string.printable[:94] if c not in '",;\\')
+ANY_CHARACTER = st.characters(codec="utf-8")
+NOT_INT_EXAMPLES = ("bar", "1.5", "1e3", "0x10", "one", "3a", "--1", "NaN")
+
+
+def short_texts(max_size: int = 40) -> st.SearchStrategy[str]:
+    """Any short text: empty, whitespace, control characters, non-BMP."""
+    return st.one_of(
+        st.text(ANY_CHARACTER, max_size=max_size),
+        st.text(st.sampled_from(WHITESPACE_AND_CONTROLS), max_size=8),
+        st.text(st.characters(min_codepoint=0x10000, codec="utf-8"), min_size=1, max_size=8),
+    )
+
+
+def long_texts() -> st.SearchStrategy[str]:
+    """At least 64 Ki characters: a short text repeated."""
+    def repeat(unit: str, extra: int) -> str:
+        return unit * (LONG_MESSAGE_CHARS // len(unit) + 1 + extra)
+    return st.builds(repeat, st.text(ANY_CHARACTER, min_size=1, max_size=6),
+                     st.integers(0, 100))
+
+
+def message_texts() -> st.SearchStrategy[str]:
+    return st.one_of(short_texts(), long_texts())
+
+
+def path_safe_texts() -> st.SearchStrategy[str]:
+    """One path segment before URL-encoding: not empty, no '/', not a dot segment."""
+    return st.text(st.characters(codec="utf-8", exclude_characters="/"), min_size=1,
+                   max_size=30).filter(lambda s: s not in {".", ".."})
+
+
+def url_encoded(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+def is_clearly_not_int(text: str) -> bool:
+    """True when no integer parser could read text: it holds a letter, a symbol or punctuation."""
+    return any(unicodedata.category(c)[0] in "LPS" and c not in "+-_." for c in text)
+
+
+def non_int_texts() -> st.SearchStrategy[str]:
+    return st.one_of(st.sampled_from(NOT_INT_EXAMPLES),
+                     path_safe_texts().filter(is_clearly_not_int))
+
+
+def tokens() -> st.SearchStrategy[str]:
+    """A query token, possibly empty (an empty token still counts as present)."""
+    return st.text(ANY_CHARACTER, max_size=30)
+
+
+def cookie_values() -> st.SearchStrategy[str]:
+    """A `session` cookie value: cookie-octets of RFC 6265, not empty."""
+    return st.text(st.sampled_from(COOKIE_OCTETS), min_size=1, max_size=30)
+
+
+def ints() -> st.SearchStrategy[int]:
+    return st.integers()

@@ -1,0 +1,46 @@
+"""Target options: bad values give one clear line and exit 4; --url checks a running server."""
+
+from target_app.launch import free_port, serve
+from tests.conformance.suite import REPO, run_suite
+
+USAGE_ERROR = 4
+
+
+def assert_one_clear_line(result_stderr: str, *phrases: str) -> None:
+    assert "Traceback" not in result_stderr
+    line = next(line for line in result_stderr.splitlines() if line.startswith("ERROR:"))
+    for phrase in phrases:
+        assert phrase in line
+
+
+def test_an_app_that_cannot_be_imported_is_a_usage_error() -> None:
+    result = run_suite("--app", "no_such_module_here:app")
+    assert result.returncode == USAGE_ERROR
+    assert_one_clear_line(result.stderr, "--app", "no_such_module_here")
+
+
+def test_an_app_option_without_an_attribute_is_a_usage_error() -> None:
+    result = run_suite("--app", "target_app")
+    assert result.returncode == USAGE_ERROR
+    assert_one_clear_line(result.stderr, "MODULE:ATTR")
+
+
+def test_a_url_where_nothing_listens_is_a_usage_error() -> None:
+    result = run_suite("--url", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == USAGE_ERROR
+    assert_one_clear_line(result.stderr, "--url", "nothing answers")
+
+
+def test_a_url_with_another_scheme_is_a_usage_error() -> None:
+    result = run_suite("--url", "ftp://127.0.0.1:21")
+    assert result.returncode == USAGE_ERROR
+    assert_one_clear_line(result.stderr, "--url", "http://host:port")
+
+
+def test_url_checks_a_running_server_on_the_wire_and_skips_in_process_checks() -> None:
+    with serve("tests.conformance.broken_apps:conforming", cwd=REPO) as server:
+        result = run_suite("--url", server.url, "-m", "contract", "-k", "refused", "-rs",
+                           "--hypothesis-profile", "smoke")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "needs the app in-process" in result.stdout
+    assert "wire-url" in result.stdout or " passed" in result.stdout
