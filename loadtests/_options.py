@@ -1,0 +1,128 @@
+"""The harness's command-line options (also shown in Locust's web UI) and their typed view."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+SHAPES = ("ramp", "step", "spike", "soak")
+DEFAULT_REPORT_DIR = "reports/runs"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    value = _non_negative(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
+    return value
+
+
+def _share(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
+    return value
+
+
+def add_arguments(parser: Any) -> None:
+    """Register the options on Locust's parser (`events.init_command_line_parser`)."""
+    group = parser  # Locust's own parser: argument groups would not show in the web UI
+    group.add_argument("--message-size", type=_positive_int, default=32, metavar="BYTES",
+                       help="Size of each text message a user sends (default 32).")
+    group.add_argument("--think-time", type=_non_negative, default=0.0, metavar="SECONDS",
+                       help="Pause after each message a user sends (default 0: closed loop).")
+    group.add_argument("--message-rate", type=_non_negative, default=0.0, metavar="PER_S",
+                       help="Target messages per second per user; overrides --think-time "
+                            "(default 0: as fast as replies come).")
+    group.add_argument("--chat-room-size", type=_positive_int, default=1, metavar="N",
+                       help="Connections each ChatUser holds in the chat room: it speaks on "
+                            "one and listens on all, so the room holds users x N (default 1).")
+    group.add_argument("--bad-credentials", type=_share, default=0.1, metavar="SHARE",
+                       help="Share of AuthUser connections made without credentials, which "
+                            "must be refused (default 0.1).")
+    group.add_argument("--ws-timeout", type=_positive, default=5.0, metavar="SECONDS",
+                       help="How long to wait for a handshake or an expected message (default 5).")
+    group.add_argument("--max-messages", type=_positive_int, default=1_000_000, metavar="N",
+                       help="Messages each user sends at most, then it stops (default 1000000).")
+    group.add_argument("--shape", choices=("", *SHAPES), default="",
+                       help="Load shape over --run-time (default 60s), peak at --users: "
+                            "ramp, step, spike or soak (default: none, plain -u/-r).")
+    group.add_argument("--report-dir", default=DEFAULT_REPORT_DIR, metavar="DIR",
+                       help="Where each run writes <run-id>/results.json (default reports/runs).")
+    group.add_argument("--target-app", default="target_app:app", metavar="MODULE:ATTR",
+                       help="The ASGI app served on loopback when no --host is given "
+                            "(default target_app:app).")
+    group.add_argument("--worker-snapshots", action="store_true", default=False,
+                       include_in_web_ui=False,
+                       help="Workers also write their own measurements into the run directory "
+                            "(to check the merge).")
+
+
+@dataclass(frozen=True)
+class Settings:
+    message_size: int = 32
+    think_time: float = 0.0
+    message_rate: float = 0.0
+    chat_room_size: int = 1
+    bad_credentials: float = 0.1
+    ws_timeout: float = 5.0
+    max_messages: int = 1_000_000
+    shape: str = ""
+    report_dir: str = DEFAULT_REPORT_DIR
+    target_app: str = "target_app:app"
+    worker_snapshots: bool = False
+
+    @classmethod
+    def from_options(cls, options: Any) -> Settings:
+        """Read the parsed options; values from the web UI may arrive as strings."""
+        defaults = cls()
+        values: dict[str, Any] = {}
+        for name, default in asdict(defaults).items():
+            value = getattr(options, name, default) if options is not None else default
+            if value is None or value == "":
+                value = default
+            values[name] = type(default)(value) if not isinstance(default, bool) else \
+                value in (True, "true", "True", "on", "1")
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for name, check in (("message_size", _positive_int), ("think_time", _non_negative),
+                            ("message_rate", _non_negative), ("chat_room_size", _positive_int),
+                            ("bad_credentials", _share), ("ws_timeout", _positive),
+                            ("max_messages", _positive_int)):
+            try:
+                check(str(getattr(self, name)))
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"--{name.replace('_', '-')}: {exc}") from None
+        if self.shape and self.shape not in SHAPES:
+            raise ValueError(f"--shape: unknown shape {self.shape!r} (one of {', '.join(SHAPES)})")
+
+    @property
+    def report_path(self) -> Path:
+        return Path(self.report_dir)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,311 @@
+"""The run's lifecycle in each Locust process, wired to Locust's events.
+
+- master or single process: options checked, the target (named --host, or the embedded app)
+  checked or started, the shape chosen; at the end of each run (test_stop) the measurements
+  are merged and written to <report-dir>/<run-id>/results.json, then rendered.
+- single process or worker: pending samples are folded once a second; a worker sends its
+  snapshot (encoded histograms, counters, timeline) to the master when asked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import gevent
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests._options import Settings, add_arguments
+from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
+from loadtests._results import build_results
+from loadtests._shapes import make_shape
+from loadtests._target import REPO_ROOT, EmbeddedTarget, TargetError, check_answers, ws_base
+from reports.results import write_results
+
+COLLECT = "wsharness_collect"
+SNAPSHOT = "wsharness_snapshot"
+FOLD_PERIOD_S = 1.0
+COLLECT_TIMEOUT_S = 15.0
+WORKER_SNAPSHOTS_DIR = "workers"
+WORKERS_CONNECT_WAIT_S = 5.0
+
+logger = logging.getLogger("wsharness")
+
+
+@dataclass
+class Run:
+    id: str
+    dir: Path
+    started_s: float
+    settings: Settings
+    target: str
+    users_by_second: dict[int, int] = field(default_factory=dict)
+    worker_ids: set[str] = field(default_factory=set)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)
+
+
+@dataclass
+class Process:
+    """This Locust process's part of the lifecycle."""
+
+    embedded: EmbeddedTarget | None = None
+    run: Run | None = None
+    greenlets: list[gevent.Greenlet] = field(default_factory=list)
+    collected: bool = True  # a worker's measurements were already sent for its last run
+
+
+PROCESS = Process()
+
+
+def die(message: str, runner: Any = None) -> NoReturn:
+    """One line on stderr, exit 1; a master first tells its workers (e.g. --processes) to quit."""
+    sys.stderr.write(f"wsharness: {message}\n")
+    sys.stderr.flush()
+    stop_embedded()
+    if isinstance(runner, MasterRunner):
+        expected = getattr(runner.environment.parsed_options, "expect_workers", 0) or 0
+        deadline = time.monotonic() + WORKERS_CONNECT_WAIT_S
+        while len(runner.clients.all) < expected and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+        runner.quit()
+    sys.exit(1)
+
+
+def _on_parser(parser: Any, **_: Any) -> None:
+    add_arguments(parser)
+
+
+def _on_init(environment: Any, runner: Any, **_: Any) -> None:
+    try:
+        settings = Settings.from_options(environment.parsed_options)
+    except ValueError as exc:
+        die(str(exc), runner)
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(COLLECT, _on_collect)
+        return
+    try:
+        settings.report_path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        die(f"--report-dir {settings.report_dir}: {exc.strerror or exc}", runner)
+    try:
+        if environment.host:
+            check_answers(ws_base(environment.host))
+        else:
+            PROCESS.embedded = EmbeddedTarget(settings.target_app)
+            environment.host = PROCESS.embedded.start().url
+            logger.info("wsharness: serving %s at %s for this run", settings.target_app,
+                        environment.host)
+    except TargetError as exc:
+        die(str(exc), runner)
+    if settings.shape:
+        shape = make_shape(settings.shape, environment.parsed_options)
+        shape.runner = runner
+        environment.shape_class = shape
+    if isinstance(runner, MasterRunner):
+        runner.register_message(SNAPSHOT, _on_snapshot)
+
+
+def _on_test_start(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        RECORDER.reset()
+        PROCESS.collected = False
+        _spawn(_fold_every_second, environment)
+    if isinstance(runner, WorkerRunner):
+        return
+    if not environment.host and PROCESS.embedded and PROCESS.embedded.server:
+        environment.host = PROCESS.embedded.server.url  # the web UI's host field was cleared
+    settings = Settings.from_options(environment.parsed_options)
+    started = time.time()
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + secrets.token_hex(2)
+    try:
+        target = ws_base(environment.host or "")
+    except TargetError as exc:
+        logger.error("wsharness: %s", exc)  # noqa: TRY400 - one line, not a traceback
+        target = str(environment.host)
+    PROCESS.run = Run(id=run_id, dir=settings.report_path / run_id, started_s=started,
+                      settings=settings, target=target)
+    _spawn(_sample_users, runner, PROCESS.run)
+
+
+def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
+    if PROCESS.run is not None:
+        PROCESS.run.worker_ids.add(client_id)
+
+
+def _on_test_stop(environment: Any, **_: Any) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        RECORDER.freeze(environment.stats)
+        return
+    run, PROCESS.run = PROCESS.run, None
+    if run is None:
+        return
+    ended = time.time()
+    _kill_greenlets()
+    merged = Merged()
+    if isinstance(runner, MasterRunner):
+        _collect_from_workers(runner, run, merged)
+    else:
+        RECORDER.freeze(environment.stats)
+        PROCESS.collected = True
+        merged.add(RECORDER.snapshot())
+    _finish(environment, run, merged, ended)
+
+
+def _on_quitting(environment: Any, **_: Any) -> None:
+    """Locust quits (end of run, Ctrl-C, SIGTERM): end the run (results written) before the
+    embedded target goes, or its shutdown would count as the users' failures."""
+    runner = environment.runner
+    if PROCESS.embedded is not None and runner is not None and \
+            not isinstance(runner, WorkerRunner):
+        runner.stop()
+    stop_embedded()
+
+
+def stop_embedded() -> None:
+    embedded, PROCESS.embedded = PROCESS.embedded, None
+    if embedded is not None:
+        embedded.stop()
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+def _on_collect(environment: Any, msg: Any, **_: Any) -> None:
+    runner = environment.runner
+    RECORDER.freeze(environment.stats)
+    snapshot = empty_snapshot() if PROCESS.collected else RECORDER.snapshot()
+    PROCESS.collected = True
+    _kill_greenlets()
+    data = msg.data or {}
+    if data.get("write_snapshot"):
+        _write_worker_snapshot(Path(data["run_dir"]), runner.client_id, snapshot)
+    runner.send_message(SNAPSHOT, {"snapshot": snapshot})
+
+
+def _write_worker_snapshot(run_dir: Path, client_id: str, snapshot: Snapshot) -> None:
+    directory = run_dir / WORKER_SNAPSHOTS_DIR
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{client_id}.json").write_text(json.dumps(snapshot), encoding="utf-8")
+    except OSError as exc:
+        logger.warning("wsharness: could not write this worker's snapshot: %s", exc)
+
+
+# -- master -----------------------------------------------------------------------------------
+
+def _on_snapshot(environment: Any, msg: Any, **_: Any) -> None:
+    run = _collecting.get("run")
+    if run is not None:
+        run.snapshots[msg.node_id] = msg.data["snapshot"]
+
+
+_collecting: dict[str, Run] = {}
+
+
+def _collect_from_workers(runner: MasterRunner, run: Run, merged: Merged) -> None:
+    """Ask every worker of the run for its snapshot; wait (bounded) and add them up."""
+    ids = run.worker_ids | {client.id for client in runner.clients.all}
+    _collecting["run"] = run
+    try:
+        for client_id in ids:
+            runner.send_message(COLLECT, {"run_dir": str(run.dir),
+                                          "write_snapshot": run.settings.worker_snapshots},
+                                client_id=client_id)
+        deadline = time.monotonic() + COLLECT_TIMEOUT_S
+        while not ids <= run.snapshots.keys() and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+    finally:
+        _collecting.clear()
+    missing = ids - run.snapshots.keys()
+    if missing:
+        logger.warning("wsharness: no measurements from %d worker(s): %s", len(missing),
+                       ", ".join(sorted(missing)))
+    for snapshot in run.snapshots.values():
+        merged.add(snapshot)
+
+
+# -- both ends --------------------------------------------------------------------------------
+
+def _finish(environment: Any, run: Run, merged: Merged, ended_s: float) -> None:
+    options = environment.parsed_options
+    settings = {
+        **run.settings.as_dict(),
+        "num_users": getattr(options, "num_users", None),
+        "spawn_rate": getattr(options, "spawn_rate", None),
+        "run_time": getattr(options, "run_time", None),
+        "user_classes": sorted(cls.__name__ for cls in environment.user_classes),
+        "processes": merged.processes,
+        "embedded_app": run.settings.target_app if PROCESS.embedded else None,
+        "messages_sent": merged.sent,
+        "messages_received": merged.received,
+    }
+    results = build_results(run_id=run.id, started_s=run.started_s, ended_s=ended_s,
+                            target=run.target, users=max(run.users_by_second.values(), default=0),
+                            repo=REPO_ROOT, settings=settings, merged=merged,
+                            users_by_second=run.users_by_second)
+    try:
+        path = write_results(run.dir, results)
+    except OSError as exc:
+        logger.error("wsharness: results not written to %s: %s",  # noqa: TRY400 - one line
+                     run.dir, exc.strerror or exc)
+        return
+    print(f"wsharness: results.json: {path}", flush=True)
+    _render(run.dir)
+
+
+def _render(run_dir: Path) -> None:
+    try:
+        from reports.render import render_run
+    except ImportError as exc:
+        logger.warning("wsharness: no report rendered (reports.render unavailable: %s)", exc)
+        return
+    try:
+        html, markdown = render_run(run_dir)
+    except Exception as exc:  # the results file is written already; rendering is extra
+        logger.warning("wsharness: rendering the report failed: %s", exc)
+        return
+    print(f"wsharness: report.html: {html}", flush=True)
+    print(f"wsharness: summary.md: {markdown}", flush=True)
+
+
+def _fold_every_second(environment: Any) -> None:
+    while not RECORDER.frozen:
+        gevent.sleep(FOLD_PERIOD_S)
+        RECORDER.fold(environment.stats)
+
+
+def _sample_users(runner: Any, run: Run) -> None:
+    while PROCESS.run is run:
+        run.users_by_second[int(time.time())] = runner.user_count
+        gevent.sleep(FOLD_PERIOD_S)
+
+
+def _spawn(function: Any, *args: Any) -> None:
+    greenlet = gevent.spawn(function, *args)
+    PROCESS.greenlets.append(greenlet)
+
+
+def _kill_greenlets() -> None:
+    greenlets, PROCESS.greenlets = PROCESS.greenlets, []
+    gevent.killall([g for g in greenlets if g is not gevent.getcurrent()], block=False)
+
+
+
+def _listen() -> None:
+    hooks: list[tuple[Any, Any]] = [
+        (events.init_command_line_parser, _on_parser), (events.init, _on_init),
+        (events.test_start, _on_test_start), (events.worker_report, _on_worker_report),
+        (events.test_stop, _on_test_stop), (events.quitting, _on_quitting)]
+    for event, listener in hooks:
+        event.add_listener(listener)
+
+
+_listen()

@@ -1,0 +1,237 @@
+"""WebSocketUser: the abstract Locust user that scenario writers build on.
+
+Every operation is reported to Locust under a type (WS CONNECT, WS SEND, WS RECV, WS RTT)
+and a name (the path template by default). Successes are recorded into HDR histograms and
+fed to Locust's statistics in batches; a failure (timeout, wrong content, unexpected close
+with its code, refused handshake) is reported at once and ends the task iteration by
+raising WsFailure, which scenario code may catch.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, cast
+from urllib.parse import urlencode
+
+import gevent
+from locust import User, constant
+from locust.exception import RescheduleTask, StopUser
+
+from loadtests import _run  # noqa: F401  (registers the run's event listeners, once)
+from loadtests._options import Settings
+from loadtests._recorder import LOCUST_TYPES, RECORDER
+from loadtests._target import TargetError, check_allowed, ws_base
+from loadtests._wsclient import Connection, HandshakeRefused, Message, WsClosed, WsError
+
+Expect = str | bytes | Callable[[Message], bool] | None
+now_ns = time.perf_counter_ns
+CONNECT_RETRY_PAUSE_S = 0.5
+
+
+class WrongContent(WsError):
+    kind = "wrong_content"
+
+
+class UnexpectedAccept(WsError):
+    kind = "unexpected_accept"
+
+
+class BadTarget(WsError):
+    kind = "bad_target"
+
+
+class WsFailure(RescheduleTask):
+    """A reported failure; uncaught, it ends the current task iteration quietly."""
+
+    def __init__(self, error: WsError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class WebSocketUser(User):
+    abstract = True
+    wait_time = constant(0)  # pacing is per message: see pace()
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        self.settings = Settings.from_options(environment.parsed_options)
+        self.target_error = ""
+        try:
+            self.base_url = ws_base(self.host or environment.host or "")
+        except TargetError as exc:  # a host typed into the web UI: every connect fails
+            self.base_url, self.target_error = "", str(exc)
+        self.messages_left = self.settings.max_messages
+        self._next_send = 0.0
+        self._connections: list[Connection] = []
+
+    # -- operations -------------------------------------------------------------------------
+
+    def connect(self, path: str, *, query: dict[str, Any] | None = None,
+                cookies: dict[str, str] | None = None, headers: dict[str, str] | None = None,
+                origin: str | None = None, name: str | None = None) -> Connection:
+        """Open a connection to path on the target; reported as WS CONNECT."""
+        name = name or path
+        url = self._url(path, query)
+        started = now_ns()
+        if not url:
+            self.fail("connect", name, BadTarget(self.target_error), started)
+        try:
+            connection = Connection.open(url, timeout_s=self.settings.ws_timeout, headers=headers,
+                                         cookies=cookies, origin=origin, on_end=RECORDER.closed)
+        except WsError as exc:
+            self.fail("connect", name, exc, started)
+        RECORDER.samples("connect", name).append(now_ns() - started)
+        self._connections.append(connection)
+        return connection
+
+    def connect_refused(self, path: str, *, query: dict[str, Any] | None = None,
+                        name: str | None = None) -> int:
+        """Expect the handshake to be refused; return the HTTP status (or close code) seen."""
+        name = name or path
+        url = self._url(path, query)
+        started = now_ns()
+        if not url:
+            self.fail("connect", name, BadTarget(self.target_error), started)
+        try:
+            connection = Connection.open(url, timeout_s=self.settings.ws_timeout,
+                                         on_end=RECORDER.closed)
+        except HandshakeRefused as exc:
+            RECORDER.samples("connect", name).append(now_ns() - started)
+            return exc.status
+        except WsError as exc:
+            self.fail("connect", name, exc, started)
+        try:  # a refusal right after accepting is still a refusal
+            connection.recv(self.settings.ws_timeout)
+        except WsClosed as exc:
+            RECORDER.samples("connect", name).append(now_ns() - started)
+            return exc.code
+        except WsError:
+            pass
+        connection.close(timeout_s=0.5)
+        self.fail("connect", name, UnexpectedAccept("connected without credentials"), started)
+
+    def _url(self, path: str, query: dict[str, Any] | None) -> str:
+        """The URL of path on the target ("" without a usable target); never another host."""
+        if not self.base_url:
+            return ""
+        url = self.base_url + path + (f"?{urlencode(query)}" if query else "")
+        check_allowed(url, self.base_url)
+        return url
+
+    def send(self, connection: Connection, message: Message | dict[str, Any] | list[Any], *,
+             name: str = "send") -> None:
+        """Send a text, binary or JSON (dict or list) message; reported as WS SEND."""
+        started = now_ns()
+        try:
+            if isinstance(message, str):
+                connection.send_text(message)
+            elif isinstance(message, bytes):
+                connection.send_binary(message)
+            else:
+                connection.send_text(json.dumps(message))
+        except WsError as exc:
+            self.fail("send", name, exc, started)
+        RECORDER.sent += 1
+        RECORDER.samples("send", name).append(now_ns() - started)
+
+    def receive(self, connection: Connection, *, name: str = "recv",
+                timeout_s: float | None = None) -> Message:
+        """The next message within the timeout; reported as WS RECV (time spent waiting)."""
+        started = now_ns()
+        try:
+            message = connection.recv(timeout_s or self.settings.ws_timeout)
+        except WsError as exc:
+            self.fail("recv", name, exc, started)
+        RECORDER.received += 1
+        RECORDER.samples("recv", name).append(now_ns() - started)
+        return message
+
+    def receive_json(self, connection: Connection, *, name: str = "recv") -> Any:
+        message = self.receive(connection, name=name)
+        try:
+            return json.loads(message)
+        except ValueError:
+            self.fail("recv", name, WrongContent(f"not JSON: {message[:60]!r}"), now_ns())
+
+    def request(self, connection: Connection, message: Message, *, name: str,
+                expect: Expect | Sequence[Expect] = None) -> list[Message]:
+        """Send, then receive one reply per expectation; reported as WS RTT (to the last reply).
+
+        An expectation is the exact reply, a predicate, or None (anything). Wrong content,
+        a timeout or a close fail the request.
+        """
+        timeout_s = self.settings.ws_timeout
+        expectations: Sequence[Expect] = (
+            expect if isinstance(expect, list | tuple) else (cast(Expect, expect),))
+        recorder = RECORDER
+        started = now_ns()
+        try:
+            if isinstance(message, str):
+                connection.send_text(message)
+            else:
+                connection.send_binary(message)
+            recorder.sent += 1
+            replies = []
+            for expected in expectations:
+                reply = connection.recv(timeout_s)
+                recorder.received += 1
+                if reply != expected and expected is not None and (
+                        isinstance(expected, str | bytes) or not expected(reply)):
+                    raise WrongContent(f"unexpected reply {_short(reply)}")
+                replies.append(reply)
+        except WsError as exc:
+            self.fail("rtt", name, exc, started)
+        RECORDER.samples("rtt", name).append(now_ns() - started)
+        return replies
+
+    def close(self, connection: Connection) -> int:
+        """Close normally; return the close code the connection ended with (counted once)."""
+        code = connection.close(timeout_s=min(self.settings.ws_timeout, 2.0))
+        if connection in self._connections:
+            self._connections.remove(connection)
+        return code
+
+    # -- pacing, bounds and failures --------------------------------------------------------
+
+    def pace(self) -> None:
+        """Count one message against --max-messages and wait per --message-rate/--think-time."""
+        self.messages_left -= 1
+        if self.messages_left <= 0:
+            raise StopUser
+        settings = self.settings
+        if settings.message_rate:
+            now = time.monotonic()
+            self._next_send = max(self._next_send + 1 / settings.message_rate, now - 1.0)
+            if self._next_send > now:
+                gevent.sleep(self._next_send - now)
+        elif settings.think_time:
+            gevent.sleep(settings.think_time)
+
+    def fail(self, kind: str, name: str, error: WsError, started_ns: int) -> NoReturn:
+        """Report a failed operation and raise WsFailure."""
+        self.report_failure(kind, name, error, started_ns)
+        if kind == "connect":
+            gevent.sleep(CONNECT_RETRY_PAUSE_S)  # no tight reconnect loop on a failing target
+        raise WsFailure(error)
+
+    def report_failure(self, kind: str, name: str, error: WsError, started_ns: int) -> None:
+        """Count a failure by kind and report it to Locust at once."""
+        RECORDER.failure(kind, name, error.kind)
+        self.environment.events.request.fire(
+            request_type=LOCUST_TYPES.get(kind, kind), name=name,
+            response_time=(now_ns() - started_ns) / 1e6, response_length=0, exception=error,
+            context={})
+
+    def on_stop(self) -> None:
+        for connection in list(self._connections):
+            try:
+                self.close(connection)
+            except Exception:  # stopping must not fail on a dead socket
+                continue
+
+
+def _short(message: Message) -> str:
+    text = repr(message)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,194 @@
+"""Headless Locust runs of each user against the embedded reference app: the results file
+holds what was sent and received, consistently."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from reports.results import PERCENTILES, Metric, Results, decode_histogram, load_results
+from target_app.launch import free_port
+from tests.loadtests.running import (
+    REPO,
+    RUN_TIMEOUT_S,
+    locust_command,
+    only_run_dir,
+    results_of,
+    run_locust,
+    two_workers,
+)
+
+RUN = ("-t", "3s")
+
+
+def check_metric(metric: Metric) -> None:
+    """Percentiles ordered, mean inside them, and the histogram holds exactly `count` samples."""
+    percentiles = [metric["percentiles_ms"][p] for p in PERCENTILES]
+    assert percentiles == sorted(percentiles)
+    assert metric["count"] > 0
+    assert 0 < metric["mean_ms"] <= percentiles[-1]
+    assert decode_histogram(metric["hdr"]).get_total_count() == metric["count"]
+
+
+def received_in_timeline(results: Results) -> float:
+    return sum(point["received_per_s"] for point in results["timeline"])
+
+
+def test_echo_user_counts_every_round_trip(tmp_path: Path) -> None:
+    results = results_of(run_locust("-u", "4", "-r", "4", *RUN, "EchoUser",
+                                    report_dir=tmp_path), tmp_path)
+    rtt, connect = results["metrics"]["rtt /ws"], results["metrics"]["connect /ws"]
+    settings = results["run"]["settings"]
+    for metric in (rtt, connect):
+        check_metric(metric)
+        assert metric["errors"] == 0
+    assert connect["count"] == 4
+    assert results["run"]["users"] == 4
+    assert results["errors"] == {}
+    assert results["close_codes"] == {"1000": 4}
+    assert rtt["count"] == settings["messages_received"] == received_in_timeline(results)
+    assert 0 <= settings["messages_sent"] - rtt["count"] <= 4  # at most one in flight per user
+    assert rtt["percentiles_ms"]["50"] < 1000
+    assert results["run"]["target"].startswith("ws://127.0.0.1:")
+
+
+def test_auth_user_checks_replies_and_refusals(tmp_path: Path) -> None:
+    results = results_of(run_locust("-u", "3", "-r", "3", *RUN, "AuthUser",
+                                    "--bad-credentials", "0.5", report_dir=tmp_path), tmp_path)
+    metrics = results["metrics"]
+    rtt = metrics["rtt /items/{item_id}/ws"]
+    refused = metrics["connect /items/{item_id}/ws (no credentials)"]
+    for metric in (rtt, refused, metrics["connect /items/{item_id}/ws"]):
+        check_metric(metric)
+        assert metric["errors"] == 0
+    assert results["errors"] == {}
+    assert rtt["count"] * 3 == results["run"]["settings"]["messages_received"]
+
+
+def test_chat_user_measures_fan_out_to_the_other_clients(tmp_path: Path) -> None:
+    results = results_of(run_locust("-u", "3", "-r", "3", *RUN, "ChatUser",
+                                    "--chat-room-size", "2", report_dir=tmp_path), tmp_path)
+    metrics = results["metrics"]
+    rtt, fanout = metrics["rtt /ws/{client_id}"], metrics["fanout /ws/{client_id}"]
+    for metric in (rtt, fanout):
+        check_metric(metric)
+        assert metric["errors"] == 0
+    assert metrics["connect /ws/{client_id}"]["count"] == 6
+    sent = results["run"]["settings"]["messages_sent"]
+    others = 6 - 1  # every message reaches the room's other five connections
+    assert fanout["count"] <= others * sent
+    assert fanout["count"] >= 0.8 * others * rtt["count"]
+
+
+def test_step_shape_raises_users_over_the_run(tmp_path: Path) -> None:
+    results = results_of(run_locust("-u", "4", "-r", "4", "-t", "4s", "--shape", "step",
+                                    "EchoUser", report_dir=tmp_path), tmp_path)
+    users = [point["users"] for point in results["timeline"]]
+    assert users == sorted(users)
+    assert users[0] < 4
+    assert results["run"]["users"] == 4
+
+
+@pytest.mark.parametrize("workers", [False, True], ids=["single", "two-workers"])
+def test_a_host_that_does_not_answer_is_one_line_and_a_failure(
+        tmp_path: Path, workers: bool) -> None:
+    processes = two_workers() if workers else ()
+    done = run_locust("-u", "1", "-t", "2s", "--host", f"http://127.0.0.1:{free_port()}",
+                      *processes, "EchoUser", report_dir=tmp_path)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("wsharness:")]
+    assert len(errors) == 1
+    assert "does not answer" in errors[0]
+    assert "Traceback" not in done.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_bad_host_url_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    done = run_locust("-u", "1", "-t", "2s", "--host", "ftp://127.0.0.1", "EchoUser",
+                      report_dir=tmp_path)
+    assert done.returncode != 0
+    assert [line for line in done.stderr.splitlines() if line.startswith("wsharness:")] == [
+        "wsharness: --host 'ftp://127.0.0.1': expected http://, https://, ws:// or wss:// "
+        "and a host name"]
+
+
+def test_two_workers_merge_their_histograms_exactly(tmp_path: Path) -> None:
+    results = results_of(run_locust("-u", "4", "-r", "4", *RUN, *two_workers(),
+                                    "--worker-snapshots", "EchoUser", report_dir=tmp_path),
+                         tmp_path)
+    snapshots = [json.loads(path.read_text()) for path in
+                 sorted((only_run_dir(tmp_path) / "workers").glob("*.json"))]
+    assert len(snapshots) == 2
+    assert results["run"]["settings"]["processes"] == 2
+    for name in ("rtt /ws", "connect /ws"):
+        merged = decode_histogram(results["metrics"][name]["hdr"])
+        parts = [decode_histogram(snapshot["metrics"][name]["hdr"]) for snapshot in snapshots]
+        assert all(part.get_total_count() > 0 for part in parts)  # both workers had users
+        total = parts[0]
+        total.add(parts[1])
+        assert merged.get_total_count() == results["metrics"][name]["count"]
+        assert merged.equals(total)
+    assert results["run"]["settings"]["messages_received"] == sum(
+        snapshot["received"] for snapshot in snapshots)
+
+
+def test_wrong_content_and_unexpected_closes_are_failures_with_their_codes(
+        tmp_path: Path) -> None:
+    done = run_locust("-u", "2", "-r", "2", *RUN, "--target-app",
+                      "tests.loadtests.faulty_app:app", "EchoUser", report_dir=tmp_path)
+    assert done.returncode == 1  # Locust's exit code when requests failed
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    results = load_results(only_run_dir(tmp_path))
+    rtt = results["metrics"]["rtt /ws"]
+    assert results["errors"]["wrong_content"] > 0
+    assert results["errors"]["closed"] > 0
+    closed = results["errors"]["closed"]
+    assert closed <= results["close_codes"]["4000"] <= closed + 2  # a user stopped mid-close
+    assert rtt["errors"] == results["errors"]["wrong_content"] + results["errors"]["closed"]
+    check_metric(rtt)
+
+
+def test_max_messages_bounds_each_user(tmp_path: Path) -> None:
+    results = results_of(run_locust("-u", "2", "-r", "2", *RUN, "--max-messages", "5",
+                                    "EchoUser", report_dir=tmp_path), tmp_path)
+    assert results["metrics"]["rtt /ws"]["count"] == 10
+    assert results["close_codes"] == {"1000": 2}
+
+
+def test_ctrl_c_ends_the_run_with_its_results_and_no_failures(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        locust_command("--headless", "--report-dir", str(tmp_path), "-u", "2", "-r", "2",
+                       "-t", "60s", "EchoUser"),
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # let the run start; what follows holds whenever the interrupt comes
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+    assert process.returncode == 0, stderr[-3000:]
+    results = load_results(only_run_dir(tmp_path))
+    assert results["errors"] == {}  # the embedded target went only after the users
+    assert set(results["close_codes"]) <= {"1000"}
+
+
+def test_paced_users_stop_cleanly_mid_pause(tmp_path: Path) -> None:
+    """Users stopped while pacing (inside a connection's try/finally) close it once, cleanly."""
+    results = results_of(run_locust("-u", "20", "-r", "20", *RUN, "--message-rate", "50",
+                                    "AuthUser", report_dir=tmp_path), tmp_path)
+    rtt = results["metrics"]["rtt /items/{item_id}/ws"]
+    assert rtt["errors"] == 0
+    assert results["errors"] == {}
+    assert rtt["count"] <= 20 * 50 * (3 + 1) + 20  # --message-rate paces every user
+
+
+def test_a_report_dir_that_cannot_be_made_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    done = run_locust("-u", "1", "-t", "2s", "EchoUser", report_dir=blocker / "runs")
+    assert done.returncode != 0
+    assert [line for line in done.stderr.splitlines() if line.startswith("wsharness:")] == [
+        f"wsharness: --report-dir {blocker / 'runs'}: Not a directory"]
+    assert "Traceback" not in done.stderr
