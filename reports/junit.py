@@ -1,0 +1,103 @@
+"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module.
+
+A test that records a `group` property (`record_property("group", "contract")`, e.g. from a
+marker) is counted in that group instead.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Outcome = Literal["passed", "failed", "error", "skipped"]
+JUNIT_FILE = "conformance.xml"
+OUTCOME_OF_TAG: dict[str, Outcome] = {"failure": "failed", "error": "error", "skipped": "skipped"}
+
+
+class JUnitError(Exception):
+    """A JUnit file that is missing or not JUnit XML (one-line message)."""
+
+
+@dataclass(frozen=True)
+class TestCase:
+    group: str
+    name: str
+    outcome: Outcome
+    message: str = ""
+
+
+@dataclass
+class Group:
+    name: str
+    counts: dict[Outcome, int] = field(
+        default_factory=lambda: {"passed": 0, "failed": 0, "error": 0, "skipped": 0})
+
+    @property
+    def ok(self) -> bool:
+        return self.counts["failed"] == 0 and self.counts["error"] == 0
+
+
+@dataclass(frozen=True)
+class Conformance:
+    source: str
+    cases: tuple[TestCase, ...]
+
+    @property
+    def groups(self) -> list[Group]:
+        groups: dict[str, Group] = {}
+        for case in self.cases:
+            groups.setdefault(case.group, Group(case.group)).counts[case.outcome] += 1
+        return sorted(groups.values(), key=lambda g: g.name)
+
+    @property
+    def failures(self) -> list[TestCase]:
+        return [c for c in self.cases if c.outcome in ("failed", "error")]
+
+    def total(self, outcome: Outcome) -> int:
+        return sum(1 for c in self.cases if c.outcome == outcome)
+
+
+def group_of(classname: str) -> str:
+    """`conformance.test_echo.TestClose` -> `test_echo`: the test module is the group."""
+    parts = [p for p in classname.split(".") if p]
+    for part in parts:
+        if part.startswith("test_") or part.endswith("_test"):
+            return part
+    return parts[-1] if parts else "(no module)"
+
+
+def load_junit(path: Path) -> Conformance:
+    try:
+        root = ET.parse(path).getroot()
+    except FileNotFoundError:
+        raise JUnitError(f"{path}: no such JUnit file") from None
+    except OSError as exc:
+        raise JUnitError(f"{path}: cannot read: {exc.strerror}") from None
+    except ET.ParseError as exc:
+        raise JUnitError(f"{path}: malformed XML: {exc}") from None
+    if root.tag not in ("testsuites", "testsuite"):
+        raise JUnitError(f"{path}: not JUnit XML (root element <{root.tag}>)")
+    return Conformance(str(path), tuple(_cases(root.iter("testcase"))))
+
+
+def _cases(elements: Iterable[ET.Element]) -> Iterable[TestCase]:
+    for element in elements:
+        outcome: Outcome = "passed"
+        message = ""
+        for child in element:
+            if child.tag in OUTCOME_OF_TAG:
+                outcome = OUTCOME_OF_TAG[child.tag]
+                message = _first_line(child.get("message") or child.text or "")
+                break
+        group = element.find("properties/property[@name='group']")
+        yield TestCase(group.get("value", "?") if group is not None
+                       else group_of(element.get("classname", "")),
+                       element.get("name", "?"), outcome, message)
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0] if lines else ""

@@ -1,0 +1,59 @@
+"""Figures derived from a results file: run duration, throughput, error share, HDR curves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from reports.charts import PERCENTILE_DECADES, percentile_to_x
+from reports.results import Metric, Results, TimelinePoint, decode_histogram
+
+CURVE_POINTS = 96
+EPOCH_LIKE_S = 1e8  # timeline `t` above this is a Unix time, below it seconds since start
+
+
+def run_duration_s(results: Results) -> float | None:
+    """Seconds between the run's start and end stamps, else the span of its timeline."""
+    run = results["run"]
+    try:
+        started = datetime.fromisoformat(run.get("started_at", ""))
+        ended = datetime.fromisoformat(run.get("ended_at", ""))
+        seconds = (ended - started).total_seconds()
+    except (TypeError, ValueError):
+        seconds = 0.0
+    if seconds > 0:
+        return seconds
+    times = [p["t"] for p in results["timeline"]]
+    if len(times) < 2:
+        return None
+    return (max(times) - min(times)) or None
+
+
+def error_share(metric: Metric) -> float:
+    """Errors as a fraction of all attempts (samples plus errors)."""
+    attempts = metric["count"] + metric["errors"]
+    return metric["errors"] / attempts if attempts else 0.0
+
+
+def throughput_per_s(metric: Metric, duration_s: float | None) -> float | None:
+    return metric["count"] / duration_s if duration_s else None
+
+
+def timeline_seconds(timeline: list[TimelinePoint]) -> list[float]:
+    """x positions of timeline points: seconds since the run started."""
+    if not timeline:
+        return []
+    origin = timeline[0]["t"] if timeline[0]["t"] > EPOCH_LIKE_S else 0.0
+    return [p["t"] - origin for p in timeline]
+
+
+def percentile_curve(metric: Metric) -> list[tuple[float, float]]:
+    """(percentile axis position, ms) from 0 % to 99.99 %, read off the metric's histogram."""
+    histogram = decode_histogram(metric["hdr"])
+    if not histogram.get_total_count():
+        return []
+    curve = []
+    for step in range(CURVE_POINTS + 1):
+        percentile = 100.0 * (1.0 - 10.0 ** (-PERCENTILE_DECADES * step / CURVE_POINTS))
+        value_ms = histogram.get_value_at_percentile(percentile) / 1000.0
+        curve.append((percentile_to_x(percentile), value_ms))
+    return curve

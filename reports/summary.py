@@ -1,0 +1,67 @@
+"""`summary.md`: a run in a few Markdown lines, for a CI job summary or a pull-request comment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from reports.junit import Conformance
+from reports.measures import error_share, run_duration_s, throughput_per_s
+from reports.results import Results
+
+
+def cell(value: object) -> str:
+    """A Markdown table cell: HTML-escaped, pipes and line breaks neutralised."""
+    text = escape(str(value)).replace("|", "\\|")
+    return " ".join(text.split())
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def summary_markdown(results: Results, conformance: Conformance | None) -> str:
+    run = results["run"]
+    duration = run_duration_s(results)
+    lines = [
+        f"### wsharness load run `{cell(run.get('id', '?'))}`",
+        "",
+        " · ".join([
+            f"target {cell(run.get('target', '?'))}",
+            f"{cell(run.get('users', '?'))} users",
+            f"{duration:.1f} s" if duration else "duration unknown",
+            f"git `{cell(run.get('git_rev', '?'))}`",
+        ]),
+        "",
+    ]
+    rows = []
+    for name, m in results["metrics"].items():
+        p = m["percentiles_ms"]
+        rate = throughput_per_s(m, duration)
+        rows.append([name, m["kind"], m["count"], m["errors"], f"{100 * error_share(m):.2f} %",
+                     "-" if rate is None else f"{rate:.1f}",
+                     *(f"{p[k]:.3f}" for k in ("50", "90", "99", "99.9", "100"))])
+    lines += markdown_table(["metric", "kind", "count", "errors", "error share", "per s",
+                             "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"], rows)
+    lines.append("")
+    lines.append("Close codes: " + _counts(results["close_codes"]) + ". Errors: "
+                 + _counts(results["errors"]) + ".")
+    if conformance is not None:
+        lines += ["", f"Conformance: {conformance.total('passed')} passed, "
+                  f"{conformance.total('failed')} failed, {conformance.total('error')} errors, "
+                  f"{conformance.total('skipped')} skipped.", ""]
+        lines += markdown_table(
+            ["group", "verdict", "passed", "failed", "errors", "skipped"],
+            [[g.name, "pass" if g.ok else "**fail**", g.counts["passed"], g.counts["failed"],
+              g.counts["error"], g.counts["skipped"]] for g in conformance.groups])
+    return "\n".join(lines) + "\n"
+
+
+def _counts(table: dict[str, int]) -> str:
+    if not table:
+        return "none"
+    ordered = sorted(table.items(), key=lambda item: -item[1])
+    return ", ".join(f"{cell(key)} × {count}" for key, count in ordered)

@@ -1,0 +1,96 @@
+"""Rendering a run: report.html and summary.md beside results.json, from constructed results."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reports.render import render_run
+from reports.results import ResultsError
+from tests.reports import factory
+from tests.reports.conftest import MakeRun
+
+CHART_IDS = ("chart-throughput", "chart-users", "chart-rtt-timeline", "chart-hdr-rtt",
+             "chart-hdr-connect", "chart-hdr-fanout", "chart-close-codes", "chart-errors")
+HOSTILE = "<script>alert(1)</script>"
+
+
+def test_render_run_writes_both_files_beside_results_json(make_run: MakeRun) -> None:
+    run_dir = make_run()
+    html_path, md_path = render_run(run_dir)
+    assert html_path == run_dir / "report.html"
+    assert md_path == run_dir / "summary.md"
+    html = html_path.read_text()
+    for chart_id in CHART_IDS:
+        assert f'id="{chart_id}"' in html
+    assert html.startswith("<!DOCTYPE html>")
+
+
+def test_render_accepts_the_results_file_itself(make_run: MakeRun) -> None:
+    run_dir = make_run()
+    assert render_run(run_dir / "results.json")[0] == run_dir / "report.html"
+
+
+def test_the_page_is_self_contained(make_run: MakeRun) -> None:
+    html = render_run(make_run())[0].read_text()
+    references = re.findall(r'\b(?:src|href)="([^"]*)"', html)
+    assert references
+    assert all(ref.startswith(("data:", "#")) for ref in references), references
+    assert "<script" not in html
+
+
+def test_summary_has_a_row_per_metric_with_its_percentiles(make_run: MakeRun) -> None:
+    document = factory.results()
+    md = render_run(make_run(document=document))[1].read_text()
+    for name, metric in document["metrics"].items():
+        row = next(line for line in md.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {metric['count']} |" in row
+        assert f"{metric['percentiles_ms']['99']:.3f}" in row
+
+
+def test_every_value_from_the_results_is_escaped(make_run: MakeRun) -> None:
+    document = factory.results(
+        run_id=HOSTILE, git_rev=HOSTILE, errors={HOSTILE: 2}, close_codes={HOSTILE: 1},
+        metrics={HOSTILE: factory.metric("rtt", factory.latencies_us(300, 100))})
+    document["run"]["settings"] = {HOSTILE: HOSTILE}
+    html_path, md_path = render_run(make_run(document=document))
+    assert "<script>" not in html_path.read_text()
+    assert "&lt;script&gt;" in html_path.read_text()
+    assert "<script>" not in md_path.read_text()
+
+
+def test_a_run_without_samples_renders_empty_charts(make_run: MakeRun) -> None:
+    document = factory.results(metrics={}, close_codes={}, points=[])
+    html = render_run(make_run(document=document))[0].read_text()
+    assert html.count(">no data<") == len(CHART_IDS) - 2
+    assert ">no connection closed<" in html
+    assert ">no errors<" in html
+
+
+def test_conformance_xml_beside_results_is_picked_up(make_run: MakeRun, junit_xml: Path) -> None:
+    run_dir = make_run()
+    shutil.copy(junit_xml, run_dir / "conformance.xml")
+    html_path, md_path = render_run(run_dir)
+    html = html_path.read_text()
+    assert 'id="conformance-groups"' in html
+    assert "out of order &lt;b&gt;" in html
+    assert "| test_echo | **fail** | 1 | 1 | 0 | 1 |" in md_path.read_text()
+
+
+def test_an_explicit_junit_file_is_used(make_run: MakeRun, junit_xml: Path) -> None:
+    html_path, _ = render_run(make_run(), junit=junit_xml)
+    assert "3 passed, 1 failed, 1 errors, 1 skipped" in html_path.read_text()
+
+
+def test_without_conformance_the_report_says_how_to_add_it(make_run: MakeRun) -> None:
+    assert "No conformance results" in render_run(make_run())[0].read_text()
+
+
+def test_a_malformed_results_file_raises_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "results.json").write_text("{not json")
+    with pytest.raises(ResultsError, match="malformed JSON"):
+        render_run(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
