@@ -73,10 +73,8 @@ class WebSocketUser(User):
                 origin: str | None = None, name: str | None = None) -> Connection:
         """Open a connection to path on the target; reported as WS CONNECT."""
         name = name or path
-        url = self._url(path, query)
+        url = self._url(path, query, name)
         started = now_ns()
-        if not url:
-            self.fail("connect", name, BadTarget(self.target_error), started)
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout, headers=headers,
                                          cookies=cookies, origin=origin, on_end=RECORDER.closed)
@@ -90,10 +88,8 @@ class WebSocketUser(User):
                         name: str | None = None) -> int:
         """Expect the handshake to be refused; return the HTTP status (or close code) seen."""
         name = name or path
-        url = self._url(path, query)
+        url = self._url(path, query, name)
         started = now_ns()
-        if not url:
-            self.fail("connect", name, BadTarget(self.target_error), started)
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout,
                                          on_end=RECORDER.closed)
@@ -112,10 +108,10 @@ class WebSocketUser(User):
         connection.close(timeout_s=0.5)
         self.fail("connect", name, UnexpectedAccept("connected without credentials"), started)
 
-    def _url(self, path: str, query: dict[str, Any] | None) -> str:
-        """The URL of path on the target ("" without a usable target); never another host."""
+    def _url(self, path: str, query: dict[str, Any] | None, name: str) -> str:
+        """The URL of path on the target, never another host; a connect failure without one."""
         if not self.base_url:
-            return ""
+            self.fail("connect", name, BadTarget(self.target_error), now_ns())
         url = self.base_url + path + (f"?{urlencode(query)}" if query else "")
         check_allowed(url, self.base_url)
         return url
