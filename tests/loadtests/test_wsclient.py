@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 
+import gevent
 import pytest
+from websockets.frames import Close
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
@@ -14,6 +20,7 @@ from target_app.launch import Server
 from target_app.launch import serve as serve_app
 
 TIMEOUT_S = 5.0
+CLOSE_DELAY_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +118,42 @@ def test_a_message_over_max_size_fails_the_connection_with_1009() -> None:
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
         assert closed.value.code == 1009
+
+
+def slow_to_close_server() -> Iterator[str]:
+    """Serves one connection and answers the client's close frame CLOSE_DELAY_S late."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT_S)
+
+    def serve_one() -> None:
+        sock, _ = listener.accept()
+        sock.settimeout(TIMEOUT_S)
+        protocol = ServerProtocol()
+        with sock:
+            while data := sock.recv(4096):
+                protocol.receive_data(data)
+                for event in protocol.events_received():
+                    if isinstance(event, Request):
+                        protocol.send_response(protocol.accept(event))
+                if protocol.close_rcvd is not None:
+                    time.sleep(CLOSE_DELAY_S)
+                for chunk in protocol.data_to_send():
+                    sock.sendall(chunk)
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    yield f"ws://127.0.0.1:{listener.getsockname()[1]}"
+    thread.join(TIMEOUT_S)
+    listener.close()
+
+
+def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
+    for url in slow_to_close_server():
+        codes: list[int] = []
+        connection = Connection.open(url, timeout_s=TIMEOUT_S, on_end=codes.append)
+        closing = gevent.spawn(connection.close)
+        gevent.sleep(CLOSE_DELAY_S / 3)  # the close frame is out, its answer is not yet in
+        closing.kill(block=True, timeout=TIMEOUT_S)
+        assert isinstance(closing.value, gevent.GreenletExit)  # the kill went on
+        assert codes == [1000]
+        assert connection._protocol.close_rcvd == Close(1000, "")
