@@ -56,8 +56,10 @@ def wait_until_listening(host: str, port: int, timeout_s: float,
 
 def uvicorn_command(app: str, *, host: str, port: int, ws: str, workers: int,
                     log_level: str = "warning", extra: tuple[str, ...] = ()) -> list[str]:
-    return [sys.executable, "-m", "uvicorn", app, "--host", host, "--port", str(port),
-            "--ws", ws, "--workers", str(workers), "--log-level", log_level, *extra]
+    """uvicorn, stopped by the kernel if this process dies without stopping it (`_tied`)."""
+    return [sys.executable, "-m", "target_app._tied", str(os.getpid()), app, "--host", host,
+            "--port", str(port), "--ws", ws, "--workers", str(workers), "--log-level",
+            log_level, *extra]
 
 
 @contextlib.contextmanager
