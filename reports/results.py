@@ -13,6 +13,8 @@ from typing import Any, Literal, TypedDict, cast
 
 from hdrh.histogram import HdrHistogram
 
+from reports.textfile import read_text
+
 SCHEMA = "wsharness.results/1"
 RESULTS_FILE = "results.json"
 PERCENTILES = ("50", "90", "99", "99.9", "100")
@@ -119,12 +121,7 @@ def results_path(path: Path) -> Path:
 def load_results(path: Path) -> Results:
     """Read and validate a results file (or a run directory holding one)."""
     file = results_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResultsError(f"{file}: no such results file") from None
-    except OSError as exc:
-        raise ResultsError(f"{file}: cannot read: {exc.strerror}") from None
+    text = read_text(file, "results file", ResultsError)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from reports.textfile import read_text
+
 Stat = Literal["p50", "p90", "p99", "mean", "error_share", "throughput"]
 STATS: tuple[Stat, ...] = ("p50", "p90", "p99", "mean", "error_share", "throughput")
 LATENCY_STATS: tuple[Stat, ...] = ("p50", "p90", "p99", "mean")
@@ -76,12 +78,7 @@ def load_thresholds(path: Path | None) -> Thresholds:
     """The defaults, overridden by a `.toml` or `.json` file when one is given."""
     if path is None:
         return DEFAULTS
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ThresholdsError(f"{path}: no such thresholds file") from None
-    except OSError as exc:
-        raise ThresholdsError(f"{path}: cannot read: {exc.strerror}") from None
+    text = read_text(path, "thresholds file", ThresholdsError)
     try:
         data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:

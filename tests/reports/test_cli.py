@@ -83,12 +83,15 @@ def test_history_writes_a_page(make_run: MakeRun) -> None:
     ("{oops", "malformed JSON"),
     ('{"schema": "wsharness.results/99"}', "unknown schema 'wsharness.results/99'"),
     ("[]", "not a JSON object"),
+    (b"\x1f\x8b\x08\x00\xa7", "not a results file: not UTF-8 text at byte 1"),
 ])
-def test_bad_results_files_exit_2(make_run: MakeRun, tmp_path: Path, content: str | None,
-                                  message: str) -> None:
+def test_bad_results_files_exit_2(make_run: MakeRun, tmp_path: Path,
+                                  content: str | bytes | None, message: str) -> None:
     bad = tmp_path / "bad" / "results.json"
     bad.parent.mkdir()
-    if content is not None:
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    elif content is not None:
         bad.write_text(content)
     assert_bad_input(reports("compare", make_run(), bad), message)
     assert_bad_input(reports("render", bad), message)

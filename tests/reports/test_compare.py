@@ -149,11 +149,12 @@ def test_the_shipped_thresholds_file_states_the_defaults() -> None:
     ("[relative]\np50 = { pct = 1 }\n", "unknown key 'pct'"),
     ("speed = 1\n", "unknown key 'speed'"),
     ("min_tail_samples = 0\n", "positive integer"),
+    ("relative = 'caf\udce9'\n", "not UTF-8 text"),
 ])
 def test_bad_thresholds_files_raise_one_line_errors(tmp_path: Path, content: str,
                                                     message: str) -> None:
     path = tmp_path / "thresholds.toml"
-    path.write_text(content)
+    path.write_bytes(content.encode("utf-8", "surrogateescape"))
     with pytest.raises(ThresholdsError, match=message) as caught:
         load_thresholds(path)
     assert "\n" not in str(caught.value)
