@@ -9,6 +9,7 @@ from typing import Any
 
 SHAPES = ("ramp", "step", "spike", "soak")
 DEFAULT_REPORT_DIR = "reports/runs"
+DEFAULT_MESSAGE_RATE = 20.0  # paced: in closed loop, latency on 2 shared cores is queueing
 
 
 def _positive_int(text: str) -> int:
@@ -51,10 +52,13 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--message-size", type=_positive_int, default=32, metavar="BYTES",
                        help="Size of each text message a user sends (default 32).")
     group.add_argument("--think-time", type=_non_negative, default=0.0, metavar="SECONDS",
-                       help="Pause after each message a user sends (default 0: closed loop).")
-    group.add_argument("--message-rate", type=_non_negative, default=0.0, metavar="PER_S",
-                       help="Target messages per second per user; overrides --think-time "
-                            "(default 0: as fast as replies come).")
+                       help="Pause after each message a user sends, instead of the default "
+                            "--message-rate (default 0: not used).")
+    group.add_argument("--message-rate", type=_non_negative, default=DEFAULT_MESSAGE_RATE,
+                       metavar="PER_S",
+                       help="Target messages per second per user, each user at a random "
+                            "phase; overrides --think-time (default 20; 0: closed loop, as "
+                            "fast as replies come).")
     group.add_argument("--chat-room-size", type=_positive_int, default=1, metavar="N",
                        help="Connections each ChatUser holds in the chat room: it speaks on "
                             "one and listens on all, so the room holds users x N (default 1).")
@@ -83,7 +87,7 @@ def add_arguments(parser: Any) -> None:
 class Settings:
     message_size: int = 32
     think_time: float = 0.0
-    message_rate: float = 0.0
+    message_rate: float = DEFAULT_MESSAGE_RATE
     chat_room_size: int = 1
     bad_credentials: float = 0.1
     ws_timeout: float = 5.0
@@ -117,6 +121,8 @@ class Settings:
                 check(str(getattr(self, name)))
             except argparse.ArgumentTypeError as exc:
                 raise ValueError(f"--{name.replace('_', '-')}: {exc}") from None
+        if self.think_time and self.message_rate not in (0, DEFAULT_MESSAGE_RATE):
+            raise ValueError("--think-time and --message-rate both pace the users: give one")
         if self.shape and self.shape not in SHAPES:
             raise ValueError(f"--shape: unknown shape {self.shape!r} (one of {', '.join(SHAPES)})")
 

@@ -10,6 +10,7 @@ raising WsFailure, which scenario code may catch.
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, cast
@@ -197,13 +198,16 @@ class WebSocketUser(User):
         if self.messages_left <= 0:
             raise StopUser
         settings = self.settings
-        if settings.message_rate:
-            now = time.monotonic()
-            self._next_send = max(self._next_send + 1 / settings.message_rate, now - 1.0)
+        if settings.think_time:
+            gevent.sleep(settings.think_time)
+        elif settings.message_rate:
+            now, period = time.monotonic(), 1 / settings.message_rate
+            if self._next_send:
+                self._next_send = max(self._next_send + period, now - 1.0)
+            else:  # a random phase: users spawned together must not send in step
+                self._next_send = now + random.random() * period
             if self._next_send > now:
                 gevent.sleep(self._next_send - now)
-        elif settings.think_time:
-            gevent.sleep(settings.think_time)
 
     def fail(self, kind: str, name: str, error: WsError, started_ns: int) -> NoReturn:
         """Report a failed operation and raise WsFailure."""

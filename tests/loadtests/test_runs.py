@@ -184,6 +184,26 @@ def test_paced_users_stop_cleanly_mid_pause(tmp_path: Path) -> None:
     assert rtt["count"] <= 20 * 50 * (3 + 1) + 20  # --message-rate paces every user
 
 
+def test_users_are_paced_by_default_and_think_time_replaces_the_default_rate(
+        tmp_path: Path) -> None:
+    default = results_of(run_locust("-u", "2", "-r", "2", *RUN, "EchoUser",
+                                    report_dir=tmp_path / "default"), tmp_path / "default")
+    assert 0 < default["metrics"]["rtt /ws"]["count"] <= 2 * 20 * (3 + 1)  # 20 per s per user
+    thinking = results_of(run_locust("-u", "2", "-r", "2", *RUN, "--think-time", "0.5",
+                                     "EchoUser", report_dir=tmp_path / "think"),
+                          tmp_path / "think")
+    assert 0 < thinking["metrics"]["rtt /ws"]["count"] <= 2 * (3 / 0.5 + 2)
+
+
+def test_think_time_with_another_rate_is_one_line_and_a_failure(tmp_path: Path) -> None:
+    done = run_locust("-u", "1", "-t", "2s", "--think-time", "1", "--message-rate", "5",
+                      "EchoUser", report_dir=tmp_path)
+    assert done.returncode != 0
+    assert [line for line in done.stderr.splitlines() if line.startswith("wsharness:")] == [
+        "wsharness: --think-time and --message-rate both pace the users: give one"]
+    assert "Traceback" not in done.stderr
+
+
 def test_a_report_dir_that_cannot_be_made_is_one_line_and_a_failure(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
