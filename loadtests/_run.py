@@ -27,6 +27,7 @@ from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
 from loadtests._results import build_results
 from loadtests._shapes import make_shape
 from loadtests._target import REPO_ROOT, EmbeddedTarget, TargetError, check_answers, ws_base
+from loadtests._wsclient import warm_up
 from reports.results import write_results
 
 COLLECT = "wsharness_collect"
@@ -87,6 +88,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         settings = Settings.from_options(environment.parsed_options)
     except ValueError as exc:
         die(str(exc), runner)
+    warm_up()
     if isinstance(runner, WorkerRunner):
         runner.register_message(COLLECT, _on_collect)
         return

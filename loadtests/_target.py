@@ -9,11 +9,13 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from loadtests._wsclient import Connection, WsError
 from target_app.launch import LaunchError, Server, serve
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}
 DEFAULT_PORTS = {"ws": 80, "wss": 443}
+WARM_UP_PATH = "/ws"  # the reference app's echo: every embedded target has it
 
 
 class TargetError(Exception):
@@ -83,6 +85,8 @@ class EmbeddedTarget:
         except LaunchError as exc:
             raise TargetError(f"embedded target {self.app} did not start: {exc} "
                               f"(log: {self.log_path})") from None
+        with contextlib.suppress(WsError):  # a cold server's first handshake is slow: not timed
+            Connection.open(self.server.ws_url + WARM_UP_PATH, timeout_s=5.0).close()
         return self.server
 
     def stop(self) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ipaddress
 import random
 import socket
 import struct
@@ -137,7 +138,7 @@ class Connection:
             request.headers["Cookie"] = "; ".join(
                 morsel.OutputString() for morsel in jar.values())
         try:
-            sock = gevent.socket.create_connection((uri.host, uri.port), timeout=timeout_s)
+            sock = _tcp_connect(uri.host, uri.port, timeout_s)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if uri.secure:
                 sock = gevent.ssl.create_default_context().wrap_socket(
@@ -420,6 +421,23 @@ class Connection:
                 self._on_end(self.close_code)
 
 
+def _tcp_connect(host: str, port: int, timeout_s: float) -> socket.socket:
+    """Connect; an IP address skips the resolver (gevent's resolves in a thread: 1-4 ms)."""
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        resolved: socket.socket = gevent.socket.create_connection((host, port), timeout=timeout_s)
+        return resolved
+    sock: socket.socket = gevent.socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout_s)
+    try:
+        sock.connect((host, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class _Watchdog:
     """One greenlet per process that expires reads past their deadline; idle, it ends."""
 
@@ -450,3 +468,11 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+
+
+def warm_up() -> None:
+    """Pay a process's one-time costs of a first connection (gevent's resolver import,
+    websockets' first header checks: tens of ms) before any connection is timed."""
+    _ = gevent.get_hub().resolver
+    request = ClientProtocol(parse_uri("ws://127.0.0.1/")).connect()
+    request.headers["Cookie"] = "warm=up"

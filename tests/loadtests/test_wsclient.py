@@ -47,6 +47,14 @@ def test_text_round_trips_in_order(app: Server) -> None:
     assert connection.close() == 1000
 
 
+def test_a_host_name_connects_as_well_as_an_address(app: Server) -> None:
+    for host in ("localhost", "127.0.0.1"):
+        connection = Connection.open(f"ws://{host}:{app.port}/ws", timeout_s=TIMEOUT_S)
+        connection.send_text(host)
+        assert connection.recv(TIMEOUT_S) == f"Message text was: {host}"
+        assert connection.close() == 1000
+
+
 def test_json_text_and_a_long_message(app: Server) -> None:
     connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
     document = json.dumps({"n": 1, "text": "é" * 40_000})  # 16-bit and 64-bit length forms
