@@ -29,6 +29,7 @@ from loadtests._wsclient import Connection, HandshakeRefused, Message, WsClosed,
 Expect = str | bytes | Callable[[Message], bool] | None
 now_ns = time.perf_counter_ns
 CONNECT_RETRY_PAUSE_S = 0.5
+MAX_CATCH_UP_NS = 1_000_000_000  # a user more than 1 s behind its rate skips messages
 
 
 class WrongContent(WsError):
@@ -64,7 +65,8 @@ class WebSocketUser(User):
         except TargetError as exc:  # a host typed into the web UI: every connect fails
             self.base_url, self.target_error = "", str(exc)
         self.messages_left = self.settings.max_messages
-        self._next_send = 0.0
+        self._next_send_ns = 0  # when the next message is due, per --message-rate
+        self._late_since_ns = 0  # when the message about to go was due, if it is late
         self._connections: list[Connection] = []
 
     # -- operations -------------------------------------------------------------------------
@@ -75,6 +77,7 @@ class WebSocketUser(User):
         """Open a connection to path on the target; reported as WS CONNECT."""
         name = name or path
         url = self._url(path, query, name)
+        self._late_since_ns = 0  # a round trip on the new connection counts from its send
         started = now_ns()
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout, headers=headers,
@@ -163,7 +166,7 @@ class WebSocketUser(User):
         expectations: Sequence[Expect] = (
             expect if isinstance(expect, list | tuple) else (cast(Expect, expect),))
         recorder = RECORDER
-        started = now_ns()
+        started = self.round_trip_start()
         try:
             if isinstance(message, str):
                 connection.send_text(message)
@@ -201,13 +204,23 @@ class WebSocketUser(User):
         if settings.think_time:
             gevent.sleep(settings.think_time)
         elif settings.message_rate:
-            now, period = time.monotonic(), 1 / settings.message_rate
-            if self._next_send:
-                self._next_send = max(self._next_send + period, now - 1.0)
+            now, period = now_ns(), int(1e9 / settings.message_rate)
+            if self._next_send_ns:
+                self._next_send_ns = max(self._next_send_ns + period, now - MAX_CATCH_UP_NS)
             else:  # a random phase: users spawned together must not send in step
-                self._next_send = now + random.random() * period
-            if self._next_send > now:
-                gevent.sleep(self._next_send - now)
+                self._next_send_ns = now + int(random.random() * period)
+            if self._next_send_ns > now:
+                gevent.sleep((self._next_send_ns - now) / 1e9)
+            else:
+                self._late_since_ns = self._next_send_ns
+
+    def round_trip_start(self) -> int:
+        """When a round trip starting now began: when its message was due if a slow reply
+        made it late (paced users), so a stall counts for every message it held back, not
+        once (no coordinated omission); else now."""
+        started, late_since = now_ns(), self._late_since_ns
+        self._late_since_ns = 0
+        return late_since if late_since else started
 
     def fail(self, kind: str, name: str, error: WsError, started_ns: int) -> NoReturn:
         """Report a failed operation and raise WsFailure."""

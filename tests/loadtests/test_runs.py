@@ -195,6 +195,21 @@ def test_users_are_paced_by_default_and_think_time_replaces_the_default_rate(
     assert 0 < thinking["metrics"]["rtt /ws"]["count"] <= 2 * (3 / 0.5 + 2)
 
 
+def test_a_stall_counts_for_every_message_it_held_back(tmp_path: Path) -> None:
+    """Paced at 20/s, a reply held 1 s makes the next ~19 sends late; their round trips
+    count from when each was due (no coordinated omission), not just the stalled one."""
+    results = results_of(run_locust("-u", "1", "-r", "1", *RUN, "--target-app",
+                                    "tests.loadtests.stalling_app:app", "EchoUser",
+                                    report_dir=tmp_path), tmp_path)
+    rtt = results["metrics"]["rtt /ws"]
+    assert rtt["errors"] == 0
+    held_back = sum(step.count_added_in_this_iter_step  # microseconds
+                    for step in decode_histogram(rtt["hdr"]).get_recorded_iterator()
+                    if step.value_iterated_to >= 400_000)
+    assert held_back >= 8  # without the correction: 1, the stalled reply itself
+    assert 1000 <= rtt["percentiles_ms"]["100"] < 2000
+
+
 def test_think_time_with_another_rate_is_one_line_and_a_failure(tmp_path: Path) -> None:
     done = run_locust("-u", "1", "-t", "2s", "--think-time", "1", "--message-rate", "5",
                       "EchoUser", report_dir=tmp_path)
