@@ -44,6 +44,7 @@ INVALID_DATA = 1007
 MESSAGE_TOO_BIG = 1009
 WATCHDOG_PERIOD_S = 0.05
 END_OF_HEAD = b"\r\n\r\n"
+WHOLE_SHORT_DATA_FRAMES = (0x81, 0x82)  # FIN + text or binary, no RSV bits
 OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2
 _mask_bits = random.getrandbits  # masks stop proxies' cache poisoning, not an attacker
 
@@ -196,7 +197,10 @@ class Connection:
         if self._protocol.state is not State.OPEN:
             raise WsClosed(self.close_code)
         mask = _mask_bits(32).to_bytes(4, "little")
-        data = frame_header(opcode, len(payload)) + mask + apply_mask(payload, mask)
+        length = len(payload)
+        header = bytes((0x80 | opcode, 0x80 | length)) if length < 126 else \
+            frame_header(opcode, length)
+        data = header + mask + apply_mask(payload, mask)
         try:
             sent = self._raw.send(data)
             if sent < len(data):
@@ -274,6 +278,13 @@ class Connection:
                 self._to_protocol(head[end:])
 
     def _on_data(self, data: bytes) -> None:
+        if (not self._buffer and len(data) >= 2 and data[1] < 126 and len(data) == data[1] + 2
+                and data[0] in WHOLE_SHORT_DATA_FRAMES):  # the usual case: one small frame
+            self._on_data_frame(data[0] & 0x0F, True, data[2:])
+        else:
+            self._split_frames(data)
+
+    def _split_frames(self, data: bytes) -> None:
         """Split whole frames off the stream: data frames here, all others to the protocol."""
         buffer = self._buffer + data if self._buffer else data
         position, end = 0, len(buffer)

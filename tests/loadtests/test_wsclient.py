@@ -99,6 +99,7 @@ def test_a_silent_server_times_out(app: Server) -> None:
 def _fragments_ping_then_going_away(websocket: ServerConnection) -> None:
     websocket.send(["frag", "ment"])
     websocket.send([b"\x01", b"\x02"])
+    websocket.send(b"\x03")
     websocket.ping(b"p")
     websocket.send("after ping")
     websocket.close(1001, "bye")
@@ -109,6 +110,7 @@ def test_fragments_pings_and_the_server_close_code() -> None:
         connection = Connection.open(url, timeout_s=TIMEOUT_S)
         assert connection.recv(TIMEOUT_S) == "fragment"
         assert connection.recv(TIMEOUT_S) == b"\x01\x02"
+        assert connection.recv(TIMEOUT_S) == b"\x03"
         assert connection.recv(TIMEOUT_S) == "after ping"
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
