@@ -1,17 +1,18 @@
 """ChatUser: the chat room on /ws/{client_id}, measuring broadcast fan-out.
 
-Each message carries an id (`<process>.<user>|<sequence>`). The sender notes when it sent
-it; each copy (`Client #N says: ...`) that another connection of this process receives is
-timed against that note: the fan-out delay. Copies of messages sent by other processes
-are counted as received but not timed (their clocks are not ours). The sender's own
-`You wrote: ...` reply is its round trip.
+Each message carries an id, `<machine>.<process>.<user>|<sequence>|<send time>`, the send
+time in ns of the machine's monotonic clock. Each copy (`Client #N says: ...`) that another
+connection receives on the same machine, in this process or another (`--processes`), is
+timed against it: the fan-out delay. Copies sent from another machine are counted as
+received but not timed (its clock is not ours). The sender's own `You wrote: ...` reply is
+its round trip.
 """
 
 from __future__ import annotations
 
-import collections
 import itertools
 import os
+from pathlib import Path
 
 import gevent
 from gevent.event import Event
@@ -28,15 +29,17 @@ LEFT = " left the chat"
 LISTEN_TIMEOUT_S = 1.0
 
 _user_numbers = itertools.count(1)
-_sent_at: collections.OrderedDict[str, int] = collections.OrderedDict()  # id -> send time (ns)
 
 
-def _forget_older_than(limit_ns: int) -> None:
-    while _sent_at:
-        key, sent = next(iter(_sent_at.items()))
-        if sent >= limit_ns:
-            return
-        del _sent_at[key]
+def _machine() -> str:
+    """Who shares our monotonic clock: this boot of this machine (Linux), else this process."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        return f"p{os.getpid()}"
+
+
+MACHINE = _machine()
 
 
 class ChatUser(WebSocketUser):
@@ -44,7 +47,7 @@ class ChatUser(WebSocketUser):
 
     def on_start(self) -> None:
         number = next(_user_numbers)
-        self.tag = f"{os.getpid()}.{number}"
+        self.tag = f"{MACHINE}.{os.getpid()}.{number}"
         self.sequence = 0
         self.filler = "c" * self.settings.message_size
         self.reply = Event()
@@ -65,14 +68,11 @@ class ChatUser(WebSocketUser):
         if self.speaker is None:
             return
         self.sequence += 1
-        key = f"{self.tag}|{self.sequence}"
-        text = f"{key} {self.filler}"
+        started = self.round_trip_start()  # the copies' fan-out counts from here too
+        key = f"{self.tag}|{self.sequence}|{started}"
         self.awaiting = key
         self.reply.clear()
-        started = self.round_trip_start()  # the copies' fan-out counts from here too
-        _forget_older_than(started - int(2e9 * self.settings.ws_timeout))
-        _sent_at[key] = started
-        self.send(self.speaker, text, name=NAME)
+        self.send(self.speaker, f"{key} {self.filler}", name=NAME)
         if not self.reply.wait(self.settings.ws_timeout):
             self.fail("rtt", NAME, WsTimeout("no 'You wrote' reply within the timeout"), started)
         RECORDER.samples("rtt", NAME).append(self.reply_ns - started)
@@ -98,10 +98,11 @@ class ChatUser(WebSocketUser):
             if message.startswith("Client #"):
                 _, says, said = message.partition(SAYS)
                 if says:
-                    key = said.split(" ", 1)[0]
-                    sent = _sent_at.get(key)
-                    if sent is not None and not (speaker and key.startswith(tag + "|")):
-                        fanout.append(received - sent)
+                    sender, _, sequence_and_time = said.split(" ", 1)[0].partition("|")
+                    sent = sequence_and_time.partition("|")[2]
+                    if (sender.startswith(MACHINE + ".") and sent.isdigit()
+                            and not (speaker and sender == tag)):
+                        fanout.append(received - int(sent))
                     continue
                 if message.endswith(LEFT):
                     continue

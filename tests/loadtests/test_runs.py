@@ -70,8 +70,11 @@ def test_auth_user_checks_replies_and_refusals(tmp_path: Path) -> None:
     assert rtt["count"] * 3 == results["run"]["settings"]["messages_received"]
 
 
-def test_chat_user_measures_fan_out_to_the_other_clients(tmp_path: Path) -> None:
-    results = results_of(run_locust("-u", "3", "-r", "3", *RUN, "ChatUser",
+@pytest.mark.parametrize("workers", [False, True], ids=["single", "two-workers"])
+def test_chat_user_measures_fan_out_to_the_other_clients(tmp_path: Path, workers: bool) -> None:
+    """Two workers share the machine's clock: copies from the other process are timed too."""
+    processes = two_workers() if workers else ()
+    results = results_of(run_locust("-u", "3", "-r", "3", *RUN, *processes, "ChatUser",
                                     "--chat-room-size", "2", report_dir=tmp_path), tmp_path)
     metrics = results["metrics"]
     rtt, fanout = metrics["rtt /ws/{client_id}"], metrics["fanout /ws/{client_id}"]
