@@ -13,6 +13,7 @@ import json
 import logging
 import secrets
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from loadtests._results import build_results
 from loadtests._shapes import make_shape
 from loadtests._target import REPO_ROOT, EmbeddedTarget, TargetError, check_answers, ws_base
 from loadtests._wsclient import warm_up
-from reports.results import write_results
+from reports.results import Results, write_results
 
 COLLECT = "wsharness_collect"
 SNAPSHOT = "wsharness_snapshot"
@@ -253,14 +254,28 @@ def _finish(environment: Any, run: Run, merged: Merged, ended_s: float) -> None:
                             target=run.target, users=max(run.users_by_second.values(), default=0),
                             repo=REPO_ROOT, settings=settings, merged=merged,
                             users_by_second=run.users_by_second)
+    path = _write(environment, run.dir, results)
+    if path is not None:
+        print(f"wsharness: results.json: {path}", flush=True)
+        _render(path.parent)
+
+
+def _write(environment: Any, run_dir: Path, results: Results) -> Path | None:
+    """Write the results; where run_dir cannot take them, a temporary directory does, and
+    the run exits with 1."""
     try:
-        path = write_results(run.dir, results)
+        return write_results(run_dir, results)
     except OSError as exc:
-        logger.error("wsharness: results not written to %s: %s",  # noqa: TRY400 - one line
-                     run.dir, exc.strerror or exc)
-        return
-    print(f"wsharness: results.json: {path}", flush=True)
-    _render(run.dir)
+        environment.process_exit_code = 1
+        fallback = Path(tempfile.gettempdir()) / "wsharness-runs" / run_dir.name
+        logger.error("wsharness: results not written to %s (%s): writing them to %s "  # noqa: TRY400
+                     "instead", run_dir, exc.strerror or exc, fallback)
+    try:
+        return write_results(fallback, results)
+    except OSError as exc:
+        logger.error("wsharness: results not written to %s either (%s)",  # noqa: TRY400
+                     fallback, exc.strerror or exc)
+        return None
 
 
 def _render(run_dir: Path) -> None:

@@ -4,6 +4,7 @@ holds what was sent and received, consistently."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -230,3 +231,27 @@ def test_a_report_dir_that_cannot_be_made_is_one_line_and_a_failure(tmp_path: Pa
     assert [line for line in done.stderr.splitlines() if line.startswith("wsharness:")] == [
         f"wsharness: --report-dir {blocker / 'runs'}: Not a directory"]
     assert "Traceback" not in done.stderr
+
+
+def test_results_the_report_dir_no_longer_takes_go_to_a_temporary_one(tmp_path: Path) -> None:
+    """The report dir turns into a file during the run: the measurements are not lost."""
+    report_dir = tmp_path / "runs"
+    process = subprocess.Popen(
+        locust_command("--headless", "--report-dir", str(report_dir), "-u", "1", "-r", "1",
+                       "-t", "3s", "EchoUser"),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert process.stderr is not None
+    for line in process.stderr:  # the run has started once the target is served
+        if "wsharness: serving" in line:
+            break
+    report_dir.rmdir()
+    report_dir.write_text("in the way")
+    stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
+    assert process.returncode == 1, stderr[-3000:]
+    fallback = tmp_path / "wsharness-runs"
+    assert f"results not written to {report_dir}/" in stderr
+    assert f"wsharness: results.json: {fallback}/" in stdout
+    assert "Traceback" not in stderr
+    results = load_results(only_run_dir(fallback))
+    assert results["metrics"]["rtt /ws"]["count"] > 0
