@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import subprocess
 from pathlib import Path
 from typing import Any, cast
 
 import locust
 
+from loadtests._git import git_rev
 from loadtests._recorder import Merged
 from reports.results import (
     METRIC_KINDS,
@@ -23,16 +23,6 @@ from reports.results import (
 
 def iso_utc(unix_s: float) -> str:
     return datetime.datetime.fromtimestamp(unix_s, datetime.UTC).isoformat(timespec="milliseconds")
-
-
-def git_rev(repo: Path) -> str:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                              text=True, timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    rev = done.stdout.strip()
-    return rev if done.returncode == 0 and rev else "unknown"
 
 
 def build_results(*, run_id: str, started_s: float, ended_s: float, target: str, users: int,
