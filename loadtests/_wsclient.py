@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 import ipaddress
+import os
 import random
 import socket
+import ssl
 import struct
 import time
 import weakref
@@ -122,9 +125,13 @@ class Connection:
     @classmethod
     def open(cls, url: str, *, timeout_s: float, headers: dict[str, str] | None = None,
              cookies: dict[str, str] | None = None, origin: str | None = None,
-             max_size: int | None = 2**20,
+             max_size: int | None = 2**20, verify_tls: bool = True,
              on_end: Callable[[int], None] | None = None) -> Connection:
-        """Connect and complete the opening handshake, or raise a WsError."""
+        """Connect and complete the opening handshake, or raise a WsError.
+
+        wss:// verifies the server's certificate against the system's CAs (SSL_CERT_FILE
+        adds one of your own) unless verify_tls is False.
+        """
         uri = parse_uri(url)
         protocol = ClientProtocol(uri, max_size=max_size)
         request = protocol.connect()
@@ -140,15 +147,19 @@ class Connection:
                 morsel.OutputString() for morsel in jar.values())
         try:
             sock = _tcp_connect(uri.host, uri.port, timeout_s)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if uri.secure:
-                sock = gevent.ssl.create_default_context().wrap_socket(
-                    sock, server_hostname=uri.host)
         except TimeoutError:
             raise WsTimeout(f"TCP connect to {uri.host}:{uri.port} timed out") from None
         except OSError as exc:
             raise ConnectFailed(
                 f"connect to {uri.host}:{uri.port}: {exc.strerror or exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if uri.secure:
+            try:
+                sock = _tls_context(verify_tls, os.environ.get("SSL_CERT_FILE")).wrap_socket(
+                    sock, server_hostname=uri.host)
+            except OSError as exc:
+                sock.close()
+                raise ConnectFailed(f"TLS with {uri.host}:{uri.port}: {exc}") from None
         sock.settimeout(timeout_s)  # bounds sendall on a full buffer, and TLS reads
         connection = cls(sock, protocol, tls=uri.secure, max_size=max_size, on_end=on_end)
         connection._timeout = timeout_s
@@ -430,6 +441,17 @@ class Connection:
             self._ended = True
             if self._on_end is not None:
                 self._on_end(self.close_code)
+
+
+@functools.cache
+def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+    """One context per process and setting: loading the system's CAs takes milliseconds."""
+    del ca_file  # read by create_default_context; part of the cache key only
+    context: ssl.SSLContext = gevent.ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _tcp_connect(host: str, port: int, timeout_s: float) -> socket.socket:

@@ -55,6 +55,7 @@ class WsFailure(RescheduleTask):
 class WebSocketUser(User):
     abstract = True
     wait_time = constant(0)  # pacing is per message: see pace()
+    insecure = False  # True: wss:// without checking the server's certificate (as HttpUser)
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -82,7 +83,8 @@ class WebSocketUser(User):
         started = now_ns()
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout, headers=headers,
-                                         cookies=cookies, origin=origin, on_end=RECORDER.closed)
+                                         cookies=cookies, origin=origin,
+                                         verify_tls=not self.insecure, on_end=RECORDER.closed)
         except WsError as exc:
             self.fail("connect", name, exc, started)
         RECORDER.samples("connect", name).append(now_ns() - started)
@@ -97,7 +99,7 @@ class WebSocketUser(User):
         started = now_ns()
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout,
-                                         on_end=RECORDER.closed)
+                                         verify_tls=not self.insecure, on_end=RECORDER.closed)
         except HandshakeRefused as exc:
             RECORDER.samples("connect", name).append(now_ns() - started)
             return exc.status
