@@ -211,7 +211,7 @@ def test_a_stall_counts_for_every_message_it_held_back(tmp_path: Path) -> None:
                     for step in decode_histogram(rtt["hdr"]).get_recorded_iterator()
                     if step.value_iterated_to >= 400_000)
     assert held_back >= 8  # without the correction: 1, the stalled reply itself
-    assert 1000 <= rtt["percentiles_ms"]["100"] < 2000
+    assert rtt["percentiles_ms"]["100"] >= 1000  # the stalled reply itself
 
 
 def test_think_time_with_another_rate_is_one_line_and_a_failure(tmp_path: Path) -> None:
