@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from reports.textfile import read_bytes
+
 Outcome = Literal["passed", "failed", "error", "skipped"]
 JUNIT_FILE = "conformance.xml"
 OUTCOME_OF_TAG: dict[str, Outcome] = {"failure": "failed", "error": "error", "skipped": "skipped"}
@@ -70,12 +72,9 @@ def group_of(classname: str) -> str:
 
 
 def load_junit(path: Path) -> Conformance:
+    data = read_bytes(path, "JUnit file", JUnitError)  # XML declares its own encoding
     try:
-        root = ET.parse(path).getroot()
-    except FileNotFoundError:
-        raise JUnitError(f"{path}: no such JUnit file") from None
-    except OSError as exc:
-        raise JUnitError(f"{path}: cannot read: {exc.strerror}") from None
+        root = ET.fromstring(data)
     except ET.ParseError as exc:
         raise JUnitError(f"{path}: malformed XML: {exc}") from None
     if root.tag not in ("testsuites", "testsuite"):
