@@ -67,7 +67,10 @@ class Recorder:
 
     def samples(self, kind: str, name: str) -> list[int]:
         """The list a user appends nanosecond durations of (kind, name) to."""
-        return self._pending.setdefault((kind, name), [])
+        samples = self._pending.get((kind, name))
+        if samples is None:
+            samples = self._pending[(kind, name)] = []
+        return samples
 
     def failure(self, kind: str, name: str, error_kind: str) -> None:
         if self.frozen:

@@ -68,7 +68,6 @@ class WebSocketUser(User):
         self.messages_left = self.settings.max_messages
         self._next_send_ns = 0  # when the next message is due, per --message-rate
         self._late_since_ns = 0  # when the message about to go was due, if it is late
-        self._rtt_samples: dict[str, list[int]] = {}  # by name: RECORDER's lists, looked up once
         self._connections: list[Connection] = []
 
     # -- operations -------------------------------------------------------------------------
@@ -186,10 +185,7 @@ class WebSocketUser(User):
                 replies.append(reply)
         except WsError as exc:
             self.fail("rtt", name, exc, started)
-        samples = self._rtt_samples.get(name)
-        if samples is None:
-            samples = self._rtt_samples[name] = recorder.samples("rtt", name)
-        samples.append(now_ns() - started)
+        recorder.samples("rtt", name).append(now_ns() - started)
         return replies
 
     def close(self, connection: Connection) -> int:
