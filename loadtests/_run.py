@@ -61,6 +61,7 @@ class Process:
     run: Run | None = None
     greenlets: list[gevent.Greenlet] = field(default_factory=list)
     collected: bool = True  # a worker's measurements were already sent for its last run
+    collecting: Run | None = None  # the run whose workers' snapshots the master awaits
 
 
 PROCESS = Process()
@@ -89,7 +90,8 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         settings = Settings.from_options(environment.parsed_options)
     except ValueError as exc:
         die(str(exc), runner)
-    warm_up()
+    if not isinstance(runner, MasterRunner):  # only processes that run users connect
+        warm_up()
     if isinstance(runner, WorkerRunner):
         runner.register_message(COLLECT, _on_collect)
         return
@@ -205,18 +207,15 @@ def _write_worker_snapshot(run_dir: Path, client_id: str, snapshot: Snapshot) ->
 # -- master -----------------------------------------------------------------------------------
 
 def _on_snapshot(environment: Any, msg: Any, **_: Any) -> None:
-    run = _collecting.get("run")
+    run = PROCESS.collecting
     if run is not None:
         run.snapshots[msg.node_id] = msg.data["snapshot"]
-
-
-_collecting: dict[str, Run] = {}
 
 
 def _collect_from_workers(runner: MasterRunner, run: Run, merged: Merged) -> None:
     """Ask every worker of the run for its snapshot; wait (bounded) and add them up."""
     ids = run.worker_ids | {client.id for client in runner.clients.all}
-    _collecting["run"] = run
+    PROCESS.collecting = run
     try:
         for client_id in ids:
             runner.send_message(COLLECT, {"run_dir": str(run.dir),
@@ -226,7 +225,7 @@ def _collect_from_workers(runner: MasterRunner, run: Run, merged: Merged) -> Non
         while not ids <= run.snapshots.keys() and time.monotonic() < deadline:
             gevent.sleep(0.05)
     finally:
-        _collecting.clear()
+        PROCESS.collecting = None
     missing = ids - run.snapshots.keys()
     if missing:
         logger.warning("wsharness: no measurements from %d worker(s): %s", len(missing),
@@ -313,7 +312,6 @@ def _spawn(function: Any, *args: Any) -> None:
 def _kill_greenlets() -> None:
     greenlets, PROCESS.greenlets = PROCESS.greenlets, []
     gevent.killall([g for g in greenlets if g is not gevent.getcurrent()], block=False)
-
 
 
 def _listen() -> None:
