@@ -7,8 +7,9 @@ rule it breaks named in the output (see test_suite_catches_broken_apps.py).
 # No `from __future__ import annotations`: FastAPI must see the local Depends() at runtime.
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import (
     Cookie,
@@ -62,6 +63,23 @@ async def delayed_every_other(count: int) -> None:
         await asyncio.sleep(REORDER_DELAY_S)
 
 
+async def handle_each(websocket: WebSocket,
+                      handle: Callable[[int, str], Coroutine[Any, Any, None]], *,
+                      reordered: bool) -> None:
+    """Call handle(count, text) for each text received, until the client disconnects;
+    reordered lets a message's handling start before the one before it has finished."""
+    tasks: set[asyncio.Task[None]] = set()
+    count = 0
+    while True:
+        data = await websocket.receive_text()
+        task = asyncio.create_task(handle(count, data))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        if not reordered:
+            await task
+        count += 1
+
+
 def build(flaws: Flaws) -> FastAPI:
     app = FastAPI()
     add_echo(app, flaws)
@@ -77,7 +95,6 @@ def add_echo(app: FastAPI, flaws: Flaws) -> None:
     async def echo(websocket: WebSocket) -> None:
         await websocket.accept()
         echo_connections.append(websocket)
-        tasks: set[asyncio.Task[None]] = set()
 
         async def reply(count: int, data: str) -> None:
             if flaws.echo_reordered:
@@ -87,15 +104,7 @@ def add_echo(app: FastAPI, flaws: Flaws) -> None:
                 await target.send_text(f"{flaws.echo_prefix}{data}")
 
         try:
-            count = 0
-            while True:
-                data = await websocket.receive_text()
-                task = asyncio.create_task(reply(count, data))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                if not flaws.echo_reordered:
-                    await task
-                count += 1
+            await handle_each(websocket, reply, reordered=flaws.echo_reordered)
         except WebSocketDisconnect:
             echo_connections.remove(websocket)
 
@@ -153,17 +162,8 @@ def add_chat(app: FastAPI, flaws: Flaws) -> None:
                 if not flaws.personal_reply_first:
                     await personal
 
-        tasks: set[asyncio.Task[None]] = set()
         try:
-            count = 0
-            while True:
-                data = await websocket.receive_text()
-                task = asyncio.create_task(relay(count, data))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                if not flaws.chat_reordered:
-                    await task
-                count += 1
+            await handle_each(websocket, relay, reordered=flaws.chat_reordered)
         except WebSocketDisconnect:
             room.members.remove(websocket)
             for _ in range(flaws.left_announcements):
