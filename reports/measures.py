@@ -51,9 +51,8 @@ def percentile_curve(metric: Metric) -> list[tuple[float, float]]:
     histogram = decode_histogram(metric["hdr"])
     if not histogram.get_total_count():
         return []
-    curve = []
-    for step in range(CURVE_POINTS + 1):
-        percentile = 100.0 * (1.0 - 10.0 ** (-PERCENTILE_DECADES * step / CURVE_POINTS))
-        value_ms = histogram.get_value_at_percentile(percentile) / 1000.0
-        curve.append((percentile_to_x(percentile), value_ms))
-    return curve
+    percentiles = [100.0 * (1.0 - 10.0 ** (-PERCENTILE_DECADES * step / CURVE_POINTS))
+                   for step in range(CURVE_POINTS + 1)]
+    values = histogram.get_percentile_to_value_dict(percentiles)  # one pass, not one each
+    return [(percentile_to_x(percentile), values[percentile] / 1000.0)
+            for percentile in percentiles]

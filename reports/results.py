@@ -88,10 +88,8 @@ def decode_histogram(encoded: str) -> HdrHistogram:
 def metric_from_histogram(kind: MetricKind, histogram: HdrHistogram, errors: int) -> Metric:
     """Summarise a microsecond histogram as a results-file metric, milliseconds out."""
     count = int(histogram.get_total_count())
-    percentiles = {
-        p: (histogram.get_value_at_percentile(float(p)) / 1000 if count else 0.0)
-        for p in PERCENTILES
-    }
+    values = histogram.get_percentile_to_value_dict([float(p) for p in PERCENTILES])  # one pass
+    percentiles = {p: values[float(p)] / 1000 if count else 0.0 for p in PERCENTILES}
     return Metric(
         kind=kind,
         count=count,
