@@ -73,7 +73,6 @@ def pytest_configure(config: pytest.Config) -> None:
     raise_open_file_limit()
 
 
-
 def raise_open_file_limit() -> None:
     """A thousand clients need two thousand descriptors here (clients and server alike)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -12,6 +12,7 @@ from conformance.targets import WireTarget
 CHECK_TIMEOUT_S = scaled(30.0)
 REFUSED_ON_THE_WIRE = 403
 POLICY_VIOLATION = 1008
+REFUSED_IN_PROCESS = f"closed with code {POLICY_VIOLATION} before accept"
 
 
 def describe_handshake(url: str, cookie: str | None) -> str:
@@ -31,10 +32,9 @@ def expect_refused_on_the_wire(wire: WireTarget, path: str, cookie: str | None,
 def expect_refused_in_process(client: TestClient, path: str, cookie: str | None,
                               rule: str) -> None:
     outcome = in_process_outcome(client, path, cookie)
-    if outcome != f"closed with code {POLICY_VIOLATION} before accept":
+    if outcome != REFUSED_IN_PROCESS:
         raise SpecMismatch(rule, sent=f"in-process {describe_handshake(path, cookie)}",
-                           expected=f"closed with code {POLICY_VIOLATION} before accept",
-                           arrived=outcome)
+                           expected=REFUSED_IN_PROCESS, arrived=outcome)
 
 
 def in_process_outcome(client: TestClient, path: str, cookie: str | None) -> str:

@@ -127,7 +127,6 @@ def _rules(data: dict[str, Any], where: str) -> Rules:
     return Rules(relative, absolute, tail)
 
 
-
 def _set(rules: dict[Stat, Any], stat: Stat, value: object) -> None:
     if value is None:
         rules.pop(stat, None)
