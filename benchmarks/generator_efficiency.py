@@ -57,7 +57,6 @@ ARTILLERY_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
 ARTILLERY_START_S = 60.0
 ARTILLERY_MAX_RATE_PER_CONNECTION = 1000  # rt/s; bounds its loop count, ~3x what it reaches
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PR_SET_PDEATHSIG = 1
 
 Result = dict[str, float]
 
@@ -324,11 +323,10 @@ def process_tree_cpu(root: int) -> tuple[float, float]:
 
 
 def pinned_and_tied_to_parent(core: int, command: list[str]) -> list[str]:
-    """command run from a Python trampoline that pins it to core and has it end with us."""
-    trampoline = ("import ctypes, os, sys; os.sched_setaffinity(0, {int(sys.argv[1])}); "
-                  f"ctypes.CDLL(None).prctl({PR_SET_PDEATHSIG}, {int(signal.SIGTERM)}); "
-                  "os.execv(sys.argv[2], sys.argv[2:])")
-    return [sys.executable, "-c", trampoline, str(core), *command]
+    """command pinned to core (taskset, before it starts any thread), ending with us (_tied)."""
+    from target_app._tied import tied_command
+
+    return tied_command(["taskset", "--cpu-list", str(core), *command])
 
 
 def log_tail(path: Path) -> str:

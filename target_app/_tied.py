@@ -1,28 +1,33 @@
-"""Run uvicorn tied to the process that started it: when that process dies, even by
-SIGKILL, the kernel sends this one SIGTERM and uvicorn shuts down (Linux PR_SET_PDEATHSIG).
+"""Run a program tied to the process that started it: when that process dies, even by
+SIGKILL, the kernel sends the program SIGTERM (Linux PR_SET_PDEATHSIG, kept across exec).
 
-    python -m target_app._tied PARENT_PID UVICORN_ARGS...
+    python target_app/_tied.py PARENT_PID PROGRAM [ARGS...]
+
+Run as a file, not with -m: importing the target_app package would load the app for nothing.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
-import runpy
 import signal
 import sys
 
 PR_SET_PDEATHSIG = 1
 
 
+def tied_command(command: list[str]) -> list[str]:
+    """command, run so that it ends when this process does."""
+    return [sys.executable, os.path.abspath(__file__), str(os.getpid()), *command]
+
+
 def main() -> None:
-    parent, uvicorn_args = int(sys.argv[1]), sys.argv[2:]
+    parent, command = int(sys.argv[1]), sys.argv[2:]
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # it died before the tie was made
-            sys.exit(f"wsharness: the process that started this server ({parent}) is gone")
-    sys.argv = ["uvicorn", *uvicorn_args]
-    runpy.run_module("uvicorn", run_name="__main__", alter_sys=True)
+            sys.exit(f"wsharness: the process that started {command[0]} ({parent}) is gone")
+    os.execvp(command[0], command)
 
 
 if __name__ == "__main__":

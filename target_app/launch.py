@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from target_app._tied import tied_command
+
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
 STARTUP_TIMEOUT_S = 20.0 * float(os.environ.get("WSHARNESS_TIMEOUT_SCALE", "1"))
 
@@ -57,9 +59,9 @@ def wait_until_listening(host: str, port: int, timeout_s: float,
 def uvicorn_command(app: str, *, host: str, port: int, ws: str, workers: int,
                     log_level: str = "warning", extra: tuple[str, ...] = ()) -> list[str]:
     """uvicorn, stopped by the kernel if this process dies without stopping it (`_tied`)."""
-    return [sys.executable, "-m", "target_app._tied", str(os.getpid()), app, "--host", host,
-            "--port", str(port), "--ws", ws, "--workers", str(workers), "--log-level",
-            log_level, *extra]
+    return tied_command([sys.executable, "-m", "uvicorn", app, "--host", host, "--port",
+                         str(port), "--ws", ws, "--workers", str(workers), "--log-level",
+                         log_level, *extra])
 
 
 @contextlib.contextmanager
