@@ -14,9 +14,10 @@ from fastapi import (
     WebSocketException,
     status,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from target_app.messages import UnsupportedData, close_quietly, text_messages
+from target_app.metrics import CONTENT_TYPE_LATEST, TRAFFIC, exposition, register_room
 from target_app.origins import OriginPolicy
 from target_app.pages import LOCATION_SOCKET_ORIGIN, chat_page, echo_page, items_page
 from target_app.room import Member, Room, send_queue_limit
@@ -26,6 +27,7 @@ UNSUPPORTED_DATA = status.WS_1003_UNSUPPORTED_DATA
 app = FastAPI(title="wsharness reference app")
 origin_policy = OriginPolicy.from_env()
 room = Room()
+register_room(room)
 
 
 @app.get("/")
@@ -43,16 +45,27 @@ async def get_chat_page() -> HTMLResponse:
     return HTMLResponse(chat_page(LOCATION_SOCKET_ORIGIN))
 
 
+@app.get("/metrics")
+async def get_metrics() -> Response:
+    return Response(exposition(), media_type=CONTENT_TYPE_LATEST)
+
+
 @app.websocket("/ws")
 async def websocket_endpoint(websocket: WebSocket) -> None:
     await websocket.accept()
+    received, sent = TRAFFIC.messages_in, TRAFFIC.messages_out
+    TRAFFIC.open_connections["echo"] += 1
     try:
         async for data in text_messages(websocket):
+            received["echo"] += 1
             await websocket.send_text(f"Message text was: {data}")
+            sent["echo"] += 1
     except UnsupportedData:
         await close_quietly(websocket, UNSUPPORTED_DATA)
     except WebSocketDisconnect:
         pass
+    finally:
+        TRAFFIC.open_connections["echo"] -= 1
 
 
 async def get_cookie_or_token(
@@ -78,26 +91,45 @@ async def websocket_item_endpoint(
     cookie_or_token: Annotated[str, Depends(get_cookie_or_token)],
 ) -> None:
     await websocket.accept()
+    received, sent = TRAFFIC.messages_in, TRAFFIC.messages_out
+    TRAFFIC.open_connections["items"] += 1
     try:
         async for data in text_messages(websocket):
+            received["items"] += 1
             await websocket.send_text(f"Session cookie or query token value is: {cookie_or_token}")
+            sent["items"] += 1
             if q is not None:
                 await websocket.send_text(f"Query parameter q is: {q}")
+                sent["items"] += 1
             await websocket.send_text(f"Message text was: {data}, for item ID: {item_id}")
+            sent["items"] += 1
     except UnsupportedData:
         await close_quietly(websocket, UNSUPPORTED_DATA)
     except WebSocketDisconnect:
         pass
+    finally:
+        TRAFFIC.open_connections["items"] -= 1
 
 
 @app.websocket("/ws/{client_id}")
 async def websocket_chat_endpoint(websocket: WebSocket, client_id: int) -> None:
     await websocket.accept()
+    TRAFFIC.open_connections["chat"] += 1
+    try:
+        await chat_member(websocket, client_id)
+    finally:
+        TRAFFIC.open_connections["chat"] -= 1
+
+
+async def chat_member(websocket: WebSocket, client_id: int) -> None:
+    """An accepted client in the room, from joining until it has left and is closed."""
+    received = TRAFFIC.messages_in
     member = Member(websocket, client_id, send_queue_limit())
     room.join(member)
     unsupported = False
     try:
         async for data in text_messages(websocket):
+            received["chat"] += 1
             if member not in room:
                 break
             room.send_personal(member, f"You wrote: {data}")

@@ -7,6 +7,7 @@ full has fallen too far behind: it leaves the room and is closed with SLOW_CLIEN
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 
@@ -63,6 +64,12 @@ class Room:
     def __init__(self) -> None:
         self._members: dict[Member, None] = {}  # insertion-ordered set
         self._closing: set[asyncio.Task[None]] = set()
+        self.evictions: collections.Counter[str] = collections.Counter()  # reason -> members
+
+    @property
+    def queued_bytes(self) -> int:
+        """Always 0: this room bounds its queues in messages and does not count their bytes."""
+        return 0
 
     def __len__(self) -> int:
         return len(self._members)
@@ -91,6 +98,7 @@ class Room:
     def _evict(self, member: Member) -> None:
         if member not in self._members:
             return
+        self.evictions["stalled"] += 1
         task = asyncio.create_task(member.close_as_too_slow())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
