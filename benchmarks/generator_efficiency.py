@@ -44,6 +44,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks._harness import positive_float, positive_int
+
 REPO = Path(__file__).resolve().parents[1]
 PYTHON_GENERATORS = ("echouser", "client", "asyncio", "uvloop", "floor")
 GENERATORS = (*PYTHON_GENERATORS, "artillery")
@@ -490,22 +492,6 @@ def measure(args: argparse.Namespace) -> None:
                                        for run in results["floor"])
         print(f"floor: {per_wakeup:.1f} replies per epoll_wait (median); fewer per wake-up "
               "means more system CPU per round trip")
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> None:

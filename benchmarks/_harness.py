@@ -1,0 +1,232 @@
+"""What the app benchmarks share: pinned servers, pinned client processes, scrapes, tables.
+
+Each benchmark serves the app with `target_app.launch.serve`, pins every thread of the
+server to one core and runs its clients in a child process pinned to another (`python -m
+benchmarks.NAME client TASK PARAMS_JSON`, which prints one JSON line), so the parent is
+free to scrape `/metrics` while the load runs. Servers stop at the end of their `with`
+block, Ctrl-C included; a client process ends with its parent (`_tied`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from target_app._tied import tied_command
+from target_app.launch import LaunchError, Server, serve
+
+REPO = Path(__file__).resolve().parents[1]
+APPS = {"default": "target_app:app", "docs": "target_app.docs:app"}
+CLIENT = "client"  # argv[1] of a benchmark's client process
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+ENDPOINTS = ("echo", "items", "chat")
+
+Params = dict[str, Any]
+Samples = dict[str, float]  # 'name' or 'name{label="value"}' -> value
+
+
+class BenchmarkError(Exception):
+    """The benchmark cannot go on; the message is one line."""
+
+
+def cores() -> tuple[int, int]:
+    """(server core, client core): the first and last core this process may use."""
+    allowed = sorted(os.sched_getaffinity(0))
+    return allowed[0], allowed[-1]
+
+
+def pin(pid: int, core: int) -> None:
+    """Pin every thread of process pid to core."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(task.name), {core})
+
+
+@contextlib.contextmanager
+def pinned_server(app: str, core: int, env: dict[str, str] | None = None) -> Iterator[Server]:
+    with serve(APPS.get(app, app), cwd=REPO, env=env) as server:
+        pin(server.process.pid, core)
+        yield server
+
+
+def run_client(module: str, task: str, params: Params, core: int, timeout_s: float) -> Params:
+    """Run TASK of MODULE in a client process pinned to core; its JSON result."""
+    process = start_client(module, task, params, core)
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return client_result(task, process.returncode, out, err)
+
+
+def start_client(module: str, task: str, params: Params, core: int) -> subprocess.Popen[str]:
+    """The client process, pinned (taskset, before it starts a thread) and tied to us."""
+    command = tied_command(["taskset", "--cpu-list", str(core), sys.executable, "-m", module,
+                            CLIENT, task, json.dumps(params)])
+    return subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def client_result(task: str, returncode: int, out: str, err: str) -> Params:
+    if returncode != 0 or not out.strip():
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        raise BenchmarkError(f"the {task} client failed (exit {returncode}): {last}")
+    result: Params = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def client_main(argv: Sequence[str], tasks: dict[str, Callable[[Params], Params]]) -> bool:
+    """In a client process (argv: client TASK PARAMS_JSON) run the task, print its result."""
+    if len(argv) != 3 or argv[0] != CLIENT:
+        return False
+    print(json.dumps(tasks[argv[1]](json.loads(argv[2]))), flush=True)
+    return True
+
+
+class Copies:
+    """The broadcast copies one chat member got: each sender's in order, each exactly once.
+
+    Cheap per copy: per sender the last sequence number, and the numbers skipped so far
+    (normally none); a skipped one arriving later is out of order, any other repeat a
+    duplicate.
+    """
+
+    def __init__(self) -> None:
+        self.last: dict[int, int] = {}
+        self.skipped: dict[int, set[int]] = {}
+        self.unique = self.duplicates = self.out_of_order = 0
+
+    def add(self, sender: int, sequence: int) -> None:
+        last = self.last.get(sender, -1)
+        if sequence == last + 1:
+            self.last[sender] = sequence
+        elif sequence > last:
+            self.skipped.setdefault(sender, set()).update(range(last + 1, sequence))
+            self.last[sender] = sequence
+        elif sequence in self.skipped.get(sender, ()):
+            self.skipped[sender].discard(sequence)
+            self.out_of_order += 1
+        else:
+            self.duplicates += 1
+            return
+        self.unique += 1
+
+    def add_text(self, text: str) -> bool:
+        """Count `Client #N says: SEQUENCE`; False for any other message."""
+        if not text.startswith("Client #"):
+            return False
+        sender, says, sequence = text[8:].partition(" says: ")
+        if not says or not sequence.isdigit():
+            return False
+        self.add(int(sender), int(sequence))
+        return True
+
+
+def sample_key(name: str, **labels: str) -> str:
+    inner = ",".join(f'{label}="{value}"' for label, value in sorted(labels.items()))
+    return f"{name}{{{inner}}}" if inner else name
+
+
+def scrape(server: Server) -> Samples:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {sample_key(sample.name, **sample.labels): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def open_connections(samples: Samples) -> dict[str, int]:
+    return {endpoint: int(samples[sample_key("wsharness_open_connections", endpoint=endpoint)])
+            for endpoint in ENDPOINTS}
+
+
+def wait_until_quiet(server: Server, timeout_s: float) -> Samples:
+    """Scrape until no connection is open and the room is empty, or until timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        samples = scrape(server)
+        quiet = not any(open_connections(samples).values()) \
+            and samples["wsharness_room_members"] == 0
+        if quiet or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.1)
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of process pid, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + " --- |" * len(headers)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def number(value: float, digits: int = 0) -> str:
+    """Thousands apart by a space, as in the README's tables."""
+    return f"{value:,.{digits}f}".replace(",", " ")
+
+
+def write_json(path: Path | None, data: Params) -> None:
+    if path is not None:
+        path.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"\nraw figures: {path}")
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}")
+    return value
+
+
+def run(measure: Callable[[], int]) -> None:
+    """Exit with measure()'s code; a known failure or Ctrl-C is one line on stderr."""
+    try:
+        code = measure()
+    except KeyboardInterrupt:
+        print("interrupted: servers stopped", file=sys.stderr)
+        code = 130
+    except (BenchmarkError, LaunchError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 1
+    sys.exit(code)
