@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from target_app.messages import UnsupportedData, close_quietly, text_messages
 from target_app.origins import OriginPolicy
 from target_app.pages import LOCATION_SOCKET_ORIGIN, chat_page, echo_page, items_page
-from target_app.room import Member, Room, send_queue_limit
+from target_app.room import Room
 
 UNSUPPORTED_DATA = status.WS_1003_UNSUPPORTED_DATA
 
@@ -93,19 +93,8 @@ async def websocket_item_endpoint(
 @app.websocket("/ws/{client_id}")
 async def websocket_chat_endpoint(websocket: WebSocket, client_id: int) -> None:
     await websocket.accept()
-    member = Member(websocket, client_id, send_queue_limit())
-    room.join(member)
-    unsupported = False
     try:
-        async for data in text_messages(websocket):
-            if member not in room:
-                break
-            room.send_personal(member, f"You wrote: {data}")
-            room.broadcast(f"Client #{client_id} says: {data}")
+        await room.take_part(room.member(websocket, client_id), text_messages(websocket))
     except UnsupportedData:
-        unsupported = True
-    finally:
-        room.leave(member)
-        await member.stop_sending()
-    if unsupported:
+        room.count_eviction("unsupported_data")
         await close_quietly(websocket, UNSUPPORTED_DATA)
