@@ -1,1 +1,1 @@
-"""Locust users that speak WebSocket (issue 4): `locust -f loadtests`."""
+"""Locust users that speak WebSocket: `locust -f loadtests`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import (
@@ -20,7 +21,7 @@ from target_app.messages import UnsupportedData, close_quietly, text_messages
 from target_app.metrics import CONTENT_TYPE_LATEST, TRAFFIC, exposition, register_room
 from target_app.origins import OriginPolicy
 from target_app.pages import LOCATION_SOCKET_ORIGIN, chat_page, echo_page, items_page
-from target_app.room import Member, Room, send_queue_limit
+from target_app.room import Room
 
 UNSUPPORTED_DATA = status.WS_1003_UNSUPPORTED_DATA
 
@@ -116,28 +117,18 @@ async def websocket_chat_endpoint(websocket: WebSocket, client_id: int) -> None:
     await websocket.accept()
     TRAFFIC.open_connections["chat"] += 1
     try:
-        await chat_member(websocket, client_id)
+        await room.take_part(room.member(websocket, client_id),
+                             counted(text_messages(websocket), "chat"))
+    except UnsupportedData:
+        room.count_eviction("unsupported_data")
+        await close_quietly(websocket, UNSUPPORTED_DATA)
     finally:
         TRAFFIC.open_connections["chat"] -= 1
 
 
-async def chat_member(websocket: WebSocket, client_id: int) -> None:
-    """An accepted client in the room, from joining until it has left and is closed."""
+async def counted(messages: AsyncIterator[str], endpoint: str) -> AsyncIterator[str]:
+    """messages, each counted as received on endpoint."""
     received = TRAFFIC.messages_in
-    member = Member(websocket, client_id, send_queue_limit())
-    room.join(member)
-    unsupported = False
-    try:
-        async for data in text_messages(websocket):
-            received["chat"] += 1
-            if member not in room:
-                break
-            room.send_personal(member, f"You wrote: {data}")
-            room.broadcast(f"Client #{client_id} says: {data}")
-    except UnsupportedData:
-        unsupported = True
-    finally:
-        room.leave(member)
-        await member.stop_sending()
-    if unsupported:
-        await close_quietly(websocket, UNSUPPORTED_DATA)
+    async for text in messages:
+        received[endpoint] += 1
+        yield text

@@ -1,7 +1,10 @@
-"""The chat room of the default variant: a broadcast never waits on one client.
+"""The chat room of the default variant: a member that keeps reading gets every message.
 
-Each member has a bounded send queue drained by its own task. A member whose queue is
-full has fallen too far behind: it leaves the room and is closed with SLOW_CLIENT_CLOSE.
+Each member has a send buffer bounded in bytes, drained in order by its own task. A
+broadcast waits while a member's buffer is full, and the sender's next message is not read
+meanwhile: flow control reaches the publisher, and nothing is dropped. A member whose
+buffer has not moved for the stall limit while messages wait for it is evicted: it leaves
+the room and is closed with 1013 (try again later).
 """
 
 from __future__ import annotations
@@ -10,66 +13,119 @@ import asyncio
 import collections
 import contextlib
 import os
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
-from fastapi import WebSocket, WebSocketDisconnect
+from fastapi import WebSocket, WebSocketDisconnect, status
 
 from target_app.messages import close_quietly
 
-SEND_QUEUE_ENV = "WSHARNESS_SEND_QUEUE"
-DEFAULT_SEND_QUEUE = 1024
-SLOW_CLIENT_CLOSE = 1013  # "Try Again Later": this client could not keep up with the room
-SLOW_CLIENT_CLOSE_TIMEOUT_S = 5.0
+SEND_BUFFER_ENV = "WSHARNESS_SEND_BUFFER"
+STALL_ENV = "WSHARNESS_STALL_S"
+DEFAULT_SEND_BUFFER_BYTES = 256 * 1024
+DEFAULT_STALL_S = 5.0
+STALLED_CLOSE = status.WS_1013_TRY_AGAIN_LATER
+STALLED_REASON = "stalled: read nothing while messages waited"
+WATCH_FRACTION = 0.2  # the stall watch looks this often, as a share of the stall limit
 
 
-def send_queue_limit() -> int:
-    return int(os.environ.get(SEND_QUEUE_ENV, DEFAULT_SEND_QUEUE))
+@dataclass(frozen=True)
+class Limits:
+    send_buffer_bytes: int = DEFAULT_SEND_BUFFER_BYTES
+    stall_s: float = DEFAULT_STALL_S
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(int(os.environ.get(SEND_BUFFER_ENV, DEFAULT_SEND_BUFFER_BYTES)),
+                   float(os.environ.get(STALL_ENV, DEFAULT_STALL_S)))
 
 
 class Member:
-    """One connected client and the task that sends it its queued messages in order."""
+    """One connected client: its send buffer, and the task that sends it in order."""
 
-    def __init__(self, websocket: WebSocket, client_id: int, queue_limit: int) -> None:
+    def __init__(self, websocket: WebSocket, client_id: int, limits: Limits) -> None:
         self.websocket = websocket
         self.client_id = client_id
-        self._queue: asyncio.Queue[str] = asyncio.Queue(queue_limit)
+        self.gone = False  # left or evicted: nothing more is queued for it
+        self.publishing = asyncio.Lock()  # its messages and its `left` go out one at a time
+        self.queued_bytes = 0
+        self.sending_since = 0.0  # loop time a send began, 0 while none is under way
+        self._limit = limits.send_buffer_bytes
+        self._outbox: collections.deque[tuple[str, int]] = collections.deque()
+        self._queued = asyncio.Event()  # the outbox has something
+        self._room = asyncio.Event()  # the buffer has room
+        self._room.set()
+        self._loop = asyncio.get_running_loop()
         self._sender = asyncio.create_task(self._send_queued())
+        self._closing: asyncio.Task[None] | None = None
 
-    def offer(self, text: str) -> bool:
-        """Queue a message; False when the queue is full."""
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
+    def offer(self, text: str, size: int) -> bool:
+        """Queue text unless the buffer is full (an empty buffer takes any one message)."""
+        if self.gone:
+            return True
+        if self.queued_bytes and self.queued_bytes + size > self._limit:
+            self._room.clear()
             return False
+        self._outbox.append((text, size))
+        self.queued_bytes += size
+        self._queued.set()
         return True
 
+    async def put(self, text: str, size: int) -> None:
+        """Queue text, waiting while the buffer is full; a member that is gone takes nothing."""
+        while not self.offer(text, size):
+            await self._room.wait()
+
     async def _send_queued(self) -> None:
+        outbox, loop = self._outbox, self._loop
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
-                await self.websocket.send_text(await self._queue.get())
+                if not outbox:
+                    self._queued.clear()
+                    await self._queued.wait()
+                text, size = outbox[0]
+                self.sending_since = loop.time()
+                await self.websocket.send_text(text)
+                self.sending_since = 0.0
+                outbox.popleft()
+                self.queued_bytes -= size
+                self._room.set()
+        self._discard()  # the client is gone: nobody waits on this buffer any more
 
-    async def stop_sending(self) -> None:
+    def stalled(self, now: float, stall_s: float) -> bool:
+        return bool(self.sending_since) and now - self.sending_since >= stall_s
+
+    def _discard(self) -> None:
+        self.gone = True
+        self._outbox.clear()
+        self.queued_bytes = 0
+        self._room.set()
+
+    def evict(self) -> None:
+        """Stop sending, drop what waits and close with STALLED_CLOSE once the client reads."""
+        self._discard()
+        self._sender.cancel()
+        self._closing = asyncio.create_task(
+            close_quietly(self.websocket, STALLED_CLOSE, STALLED_REASON))
+
+    async def stop(self) -> None:
+        """The connection is over: stop sending; an eviction's close frame may still go."""
+        self._discard()
         self._sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._sender
-
-    async def close_as_too_slow(self) -> None:
-        await self.stop_sending()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                close_quietly(self.websocket, SLOW_CLIENT_CLOSE, "send queue full"),
-                SLOW_CLIENT_CLOSE_TIMEOUT_S)
+        if self._closing is not None:
+            await self._closing
 
 
 class Room:
-    def __init__(self) -> None:
-        self._members: dict[Member, None] = {}  # insertion-ordered set
-        self._closing: set[asyncio.Task[None]] = set()
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits.from_env()
         self.evictions: collections.Counter[str] = collections.Counter()  # reason -> members
-
-    @property
-    def queued_bytes(self) -> int:
-        """Always 0: this room bounds its queues in messages and does not count their bytes."""
-        return 0
+        self._members: dict[Member, None] = {}  # insertion-ordered set
+        self._watch: asyncio.Task[None] | None = None
+        self._leaving: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._members)
@@ -77,29 +133,58 @@ class Room:
     def __contains__(self, member: Member) -> bool:
         return member in self._members
 
-    def join(self, member: Member) -> None:
+    @property
+    def queued_bytes(self) -> int:
+        return sum(member.queued_bytes for member in self._members)
+
+    def member(self, websocket: WebSocket, client_id: int) -> Member:
+        return Member(websocket, client_id, self.limits)
+
+    async def take_part(self, member: Member, messages: AsyncIterator[str]) -> None:
+        """Join, then relay each message the member sends until it leaves or is evicted."""
         self._members[member] = None
+        watch = self._watch
+        if watch is None or watch.done() or watch.get_loop() is not asyncio.get_running_loop():
+            self._watch = asyncio.create_task(self._watch_stalls())
+        try:
+            async for text in messages:
+                if member.gone:
+                    break
+                async with member.publishing:
+                    reply = f"You wrote: {text}"
+                    await member.put(reply, sys.getsizeof(reply))
+                    await self.broadcast(f"Client #{member.client_id} says: {text}")
+        finally:
+            await self.leave(member)
+            await member.stop()
 
-    def leave(self, member: Member) -> None:
-        """Remove a member, once, and tell everyone still here."""
-        if member in self._members:
-            del self._members[member]
-            self.broadcast(f"Client #{member.client_id} left the chat")
+    async def broadcast(self, text: str) -> None:
+        """Queue text for every member, waiting for room in each full buffer in turn."""
+        size = sys.getsizeof(text)
+        for member in list(self._members):
+            if not member.offer(text, size):
+                await member.put(text, size)
 
-    def send_personal(self, member: Member, text: str) -> None:
-        if not member.offer(text):
-            self._evict(member)
-
-    def broadcast(self, text: str) -> None:
-        behind = [member for member in list(self._members) if not member.offer(text)]
-        for member in behind:
-            self._evict(member)
-
-    def _evict(self, member: Member) -> None:
+    async def leave(self, member: Member) -> None:
+        """Remove a member, once, and tell everyone still here after its last message."""
         if member not in self._members:
             return
-        self.evictions["stalled"] += 1
-        task = asyncio.create_task(member.close_as_too_slow())
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
-        self.leave(member)
+        del self._members[member]
+        async with member.publishing:
+            await self.broadcast(f"Client #{member.client_id} left the chat")
+
+    def count_eviction(self, reason: str) -> None:
+        self.evictions[reason] += 1
+
+    async def _watch_stalls(self) -> None:
+        stall_s = self.limits.stall_s
+        loop = asyncio.get_running_loop()
+        while self._members:
+            await asyncio.sleep(stall_s * WATCH_FRACTION)
+            now = loop.time()
+            for member in [m for m in self._members if m.stalled(now, stall_s)]:
+                self.count_eviction("stalled")
+                member.evict()
+                task = asyncio.create_task(self.leave(member))
+                self._leaving.add(task)
+                task.add_done_callback(self._leaving.discard)

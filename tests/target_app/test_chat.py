@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import Iterator
 
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection as AsyncConnection
+from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
 from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
 from target_app.launch import Server, serve
-from target_app.room import SLOW_CLIENT_CLOSE
+from target_app.room import STALLED_CLOSE
 from tests.target_app.conftest import APPS, RunningApp
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text, receive_texts
 
@@ -88,42 +92,87 @@ def test_docs_binary_frame_breaks_the_next_broadcast(running_apps: dict[str, Run
             receive_text(other)
 
 
+TIGHT_LIMITS = {"WSHARNESS_SEND_BUFFER": "4096", "WSHARNESS_STALL_S": "1"}
+BURST_CLIENTS = 20
+BURST_MESSAGES = 50
+FIRST_BURST_ID = 9000
+
+
 @pytest.fixture(params=sorted(APPS))
-def small_queue_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Server]]:
-    with serve(APPS[request.param], env={"WSHARNESS_SEND_QUEUE": "8"}) as server:
+def tight_server(request: pytest.FixtureRequest) -> Iterator[tuple[str, Server]]:
+    """A server whose send buffers hold 4 KiB and whose stall limit is 1 s."""
+    with serve(APPS[request.param], env=TIGHT_LIMITS) as server:
         yield request.param, server
 
 
+def test_a_burst_through_small_buffers_loses_nothing(tight_server: tuple[str, Server]) -> None:
+    """Every client pipelines its messages at once: each gets every copy, in sender order."""
+    _, server = tight_server
+    ids = [FIRST_BURST_ID + n for n in range(BURST_CLIENTS)]
+    received = asyncio.run(asyncio.wait_for(burst(server.ws_url, ids), TIMEOUT_S * 6))
+    for receiver, messages in zip(ids, received, strict=True):
+        by_sender: dict[str, list[str]] = {}
+        for message in messages:
+            sender, _, text = message.partition(": ")
+            by_sender.setdefault(sender, []).append(text)
+        sent = [f"m{n}" for n in range(BURST_MESSAGES)]
+        assert by_sender == {"You wrote": sent} | {f"Client #{i} says": sent for i in ids}, (
+            f"client #{receiver}")
+
+
+async def burst(base_url: str, ids: list[int]) -> list[list[str]]:
+    expected = BURST_MESSAGES * (len(ids) + 1)
+    connections = [await connect(f"{base_url}/ws/{i}", max_size=None) for i in ids]
+
+    async def talk(websocket: AsyncConnection) -> list[str]:
+        for n in range(BURST_MESSAGES):
+            await websocket.send(f"m{n}")
+        return [str(await websocket.recv()) for _ in range(expected)]
+
+    try:
+        return await asyncio.gather(*(talk(c) for c in connections))
+    finally:
+        await asyncio.gather(*(c.close() for c in connections))
+
+
 class StalledClient:
-    """A real handshake, then no reads until told: the server's sends to it back up."""
+    """A real handshake on a small receive buffer, then no reads until told: the server's
+    sends to it back up."""
 
     def __init__(self, server: Server, path: str) -> None:
         self.protocol = ClientProtocol(parse_uri(f"{server.ws_url}{path}"), max_size=None)
-        self.sock = socket.create_connection((server.host, server.port), timeout=TIMEOUT_S)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16_384)
+        self.sock.settimeout(TIMEOUT_S)
+        self.sock.connect((server.host, server.port))
         self.protocol.send_request(self.protocol.connect())
         self.sock.sendall(b"".join(self.protocol.data_to_send()))
 
-    def read_until_closed(self) -> int | None:
-        """Drain what the server sent; the close code it ends with, or None."""
+    def read_until_closed(self) -> tuple[list[str], int | None]:
+        """Drain what the server sent: its text messages and the close code, if any."""
+        texts: list[str] = []
         while self.protocol.close_rcvd is None:
             data = self.sock.recv(1 << 20)
             if not data:
                 break
             self.protocol.receive_data(data)
-            self.protocol.events_received()
-        return self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
+            texts.extend(str(event.data, "utf-8") for event in self.protocol.events_received()
+                         if isinstance(event, Frame) and event.opcode is Opcode.TEXT)
+            self.sock.sendall(b"".join(self.protocol.data_to_send()))
+        return texts, self.protocol.close_rcvd.code if self.protocol.close_rcvd else None
 
 
-def test_a_client_that_stops_reading(small_queue_server: tuple[str, Server]) -> None:
-    """Hardened: the slow client is dropped with 1013, the room goes on. Docs: the room stalls."""
-    variant, server = small_queue_server
+def test_a_client_that_stops_reading(tight_server: tuple[str, Server]) -> None:
+    """Hardened: the stalled client is closed with 1013 after the stall limit, after a prefix
+    of its messages in order, and the room goes on. Docs: the whole room stalls."""
+    variant, server = tight_server
     slow = StalledClient(server, "/ws/666")
     big = "x" * 65_536
     with slow.sock, open_socket(f"{server.ws_url}/ws/1", max_size=None) as fast:
         received: list[str] = []
         try:
-            for _ in range(200):
-                fast.send(big)
+            for n in range(200):
+                fast.send(f"{n:04d}{big}")
                 received.extend(receive_texts(fast, 2))
                 if "Client #666 left the chat" in received:
                     break
@@ -131,4 +180,7 @@ def test_a_client_that_stops_reading(small_queue_server: tuple[str, Server]) -> 
             assert variant == "docs", "the hardened room stalled on a client that stopped reading"
             return
         assert variant == "hardened", "the documented room did not stall on a slow client"
-        assert slow.read_until_closed() == SLOW_CLIENT_CLOSE
+        texts, code = slow.read_until_closed()
+    assert code == STALLED_CLOSE
+    numbers = [int(text.removeprefix("Client #1 says: ")[:4]) for text in texts]
+    assert numbers == list(range(len(numbers))), "the stalled client's messages are not a prefix"

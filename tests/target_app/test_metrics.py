@@ -152,6 +152,16 @@ def test_binary_frame_on_echo_still_ends_the_connection(server: Server) -> None:
     quiet(server)
 
 
+def test_a_binary_frame_in_the_chat_is_an_eviction(server: Server) -> None:
+    unsupported = key("wsharness_evictions_total", reason="unsupported_data")
+    before = quiet(server)
+    with open_socket(f"{server.ws_url}/ws/5") as ws:
+        ws.send(b"\x00")
+        with pytest.raises(ConnectionClosed):
+            receive_text(ws)
+    assert quiet(server)[unsupported] == before[unsupported] + 1
+
+
 def test_a_stalled_member_is_an_eviction() -> None:
     env = {"WSHARNESS_SEND_QUEUE": "8", "WSHARNESS_STALL_S": "1"}
     stalled = key("wsharness_evictions_total", reason="stalled")
