@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from fastapi import WebSocket, WebSocketDisconnect, status
 
 from target_app.messages import close_quietly
+from target_app.metrics import TRAFFIC
 
 SEND_BUFFER_ENV = "WSHARNESS_SEND_BUFFER"
 STALL_ENV = "WSHARNESS_STALL_S"
@@ -78,7 +79,7 @@ class Member:
             await self._room.wait()
 
     async def _send_queued(self) -> None:
-        outbox, loop = self._outbox, self._loop
+        outbox, loop, sent = self._outbox, self._loop, TRAFFIC.messages_out
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
                 if not outbox:
@@ -88,6 +89,7 @@ class Member:
                 self.sending_since = loop.time()
                 await self.websocket.send_text(text)
                 self.sending_since = 0.0
+                sent["chat"] += 1
                 outbox.popleft()
                 self.queued_bytes -= size
                 self._room.set()

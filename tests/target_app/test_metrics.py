@@ -139,7 +139,8 @@ def test_chat_counts_members_and_messages(server: Server) -> None:
         one.send("hi")
         assert receive_texts(one, 2) == ["You wrote: hi", "Client #1 says: hi"]
         assert receive_text(two) == "Client #1 says: hi"
-        wait_for(server, {key(RECEIVED, **chat): before[key(RECEIVED, **chat)] + 1})
+        wait_for(server, {key(RECEIVED, **chat): before[key(RECEIVED, **chat)] + 1,
+                          key(SENT, **chat): before[key(SENT, **chat)] + 3})
     quiet(server)
 
 
