@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -50,12 +52,14 @@ def results_of(done: subprocess.CompletedProcess[str], report_dir: Path) -> Resu
 
 class LiveRun:
     """A headless run as a subprocess whose stderr (Locust's log and stats table) is read as
-    it comes, so a test can wait on what the run reports; always ended on leaving the block."""
+    it comes, so a test can wait on what the run reports. It runs in a process group of its
+    own (Ctrl-C in a terminal signals the group), all killed on leaving the block."""
 
     def __init__(self, *args: str, report_dir: Path, cwd: Path = REPO) -> None:
         self.process = subprocess.Popen(
             locust_command("--headless", "--report-dir", str(report_dir), *args),
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
         self.lines: list[str] = []
         self._out: list[str] = []
         self._changed = threading.Condition()
@@ -108,10 +112,17 @@ class LiveRun:
     def __enter__(self) -> LiveRun:
         return self
 
+    def workers(self) -> list[int]:
+        """The process ids of the run's --processes workers (its children running Locust)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(child) for child in children
+                if b"locust" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
     def __exit__(self, *_: object) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
         self._reader.join()
         self._out_reader.join()
         for stream in (self.process.stdout, self.process.stderr):
