@@ -194,7 +194,7 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
 def _on_quitting(environment: Any, **_: Any) -> None:
     """Locust quits (end of run, Ctrl-C, SIGTERM): stop the users and end the run (results
     written) before the embedded target goes, or its shutdown would count as the users'
-    failures; a master stops its workers first, so their snapshots hold their closes."""
+    failures."""
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
         runner.stop()
