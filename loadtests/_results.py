@@ -13,6 +13,7 @@ from loadtests._recorder import Merged
 from reports.results import (
     METRIC_KINDS,
     SCHEMA,
+    LostWorker,
     MetricKind,
     Results,
     RunInfo,
@@ -27,7 +28,8 @@ def iso_utc(unix_s: float) -> str:
 
 def build_results(*, run_id: str, started_s: float, ended_s: float, target: str, users: int,
                   repo: Path, settings: dict[str, Any], merged: Merged,
-                  users_by_second: dict[int, int]) -> Results:
+                  users_by_second: dict[int, int],
+                  lost_workers: list[LostWorker] | None = None) -> Results:
     metrics = {
         name: metric_from_histogram(cast(MetricKind, merged.kinds[name]), histogram,
                                     merged.metric_errors[name])
@@ -36,10 +38,13 @@ def build_results(*, run_id: str, started_s: float, ended_s: float, target: str,
     run = RunInfo(id=run_id, started_at=iso_utc(started_s), ended_at=iso_utc(ended_s),
                   target=target, users=users, locust_version=locust.__version__,
                   git_rev=git_rev(repo), settings=settings)
-    return Results(schema=SCHEMA, run=run, metrics=metrics,
-                   close_codes=dict(sorted(merged.close_codes.items())),
-                   errors=dict(sorted(merged.errors.items())),
-                   timeline=timeline(merged, int(started_s), users_by_second))
+    results = Results(schema=SCHEMA, run=run, metrics=metrics,
+                      close_codes=dict(sorted(merged.close_codes.items())),
+                      errors=dict(sorted(merged.errors.items())),
+                      timeline=timeline(merged, int(started_s), users_by_second))
+    if lost_workers:
+        results["lost_workers"] = lost_workers
+    return results
 
 
 def timeline(merged: Merged, start_second: int,

@@ -4,7 +4,12 @@
   checked or started, the shape chosen; at the end of each run (test_stop) the measurements
   are merged and written to <report-dir>/<run-id>/results.json, then rendered.
 - single process or worker: pending samples are folded once a second; a worker sends its
-  snapshot (encoded histograms, counters, timeline) to the master when asked.
+  snapshot (encoded histograms, counters, timeline) to the master when asked, or unasked when
+  it quits first (Ctrl-C or SIGTERM reach every process of `--processes`).
+- master: a worker that stops sending heartbeats, or quits without its snapshot, is recorded
+  as lost (results' `lost_workers`), and the end of the run does not wait for it.
+- Ctrl-C or SIGTERM: Locust's shutdown fires `quitting`, where the run is stopped, so the
+  results measured so far are written before the process exits.
 """
 
 from __future__ import annotations
@@ -20,16 +25,17 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import gevent
+from gevent.event import Event
 from locust import events
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
-from loadtests._results import build_results
+from loadtests._results import build_results, iso_utc
 from loadtests._shapes import make_shape
 from loadtests._target import REPO_ROOT, EmbeddedTarget, TargetError, check_answers, ws_base
 from loadtests._wsclient import warm_up
-from reports.results import Results, write_results
+from reports.results import LostWorker, Results, write_results
 
 COLLECT = "wsharness_collect"
 SNAPSHOT = "wsharness_snapshot"
@@ -37,6 +43,7 @@ FOLD_PERIOD_S = 1.0
 COLLECT_TIMEOUT_S = 15.0
 WORKER_SNAPSHOTS_DIR = "workers"
 WORKERS_CONNECT_WAIT_S = 5.0
+QUIT_WAIT_S = COLLECT_TIMEOUT_S + 15.0  # quitting waits this long for a run being ended
 
 logger = logging.getLogger("wsharness")
 
@@ -51,6 +58,8 @@ class Run:
     users_by_second: dict[int, int] = field(default_factory=dict)
     worker_ids: set[str] = field(default_factory=set)
     snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    heard_s: dict[str, float] = field(default_factory=dict)  # worker -> its last heartbeat
+    lost: dict[str, str] = field(default_factory=dict)  # worker -> how it was lost
 
 
 @dataclass
@@ -62,9 +71,11 @@ class Process:
     greenlets: list[gevent.Greenlet] = field(default_factory=list)
     collected: bool = True  # a worker's measurements were already sent for its last run
     collecting: Run | None = None  # the run whose workers' snapshots the master awaits
+    ended: Event = field(default_factory=Event)  # no run is under way or being written
 
 
 PROCESS = Process()
+PROCESS.ended.set()
 
 
 def die(message: str, runner: Any = None) -> NoReturn:
@@ -94,6 +105,9 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         warm_up()
     if isinstance(runner, WorkerRunner):
         runner.register_message(COLLECT, _on_collect)
+        # added after the runner's own listener, so it runs first: the snapshot goes before
+        # the worker's "quit" reaches the master
+        environment.events.quitting.add_listener(_on_worker_quitting)
         return
     try:
         settings.report_path.mkdir(parents=True, exist_ok=True)
@@ -137,12 +151,19 @@ def _on_test_start(environment: Any, **_: Any) -> None:
         target = str(environment.host)
     PROCESS.run = Run(id=run_id, dir=settings.report_path / run_id, started_s=started,
                       settings=settings, target=target)
+    PROCESS.ended.clear()
     _spawn(_sample_users, runner, PROCESS.run)
 
 
 def _on_worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
     if PROCESS.run is not None:
         PROCESS.run.worker_ids.add(client_id)
+        PROCESS.run.heard_s[client_id] = time.time()
+
+
+def _on_heartbeat(client_id: str, timestamp: float, **_: Any) -> None:
+    if PROCESS.run is not None:
+        PROCESS.run.heard_s[client_id] = timestamp
 
 
 def _on_test_stop(environment: Any, **_: Any) -> None:
@@ -153,25 +174,33 @@ def _on_test_stop(environment: Any, **_: Any) -> None:
     run, PROCESS.run = PROCESS.run, None
     if run is None:
         return
-    ended = time.time()
-    _kill_greenlets()
-    merged = Merged()
-    if isinstance(runner, MasterRunner):
-        _collect_from_workers(runner, run, merged)
-    else:
-        RECORDER.freeze(environment.stats)
-        PROCESS.collected = True
-        merged.add(RECORDER.snapshot())
-    _finish(environment, run, merged, ended)
+    try:
+        ended = time.time()
+        _kill_greenlets()
+        merged = Merged()
+        lost: list[LostWorker] = []
+        if isinstance(runner, MasterRunner):
+            _collect_from_workers(runner, run, merged)
+            lost = lost_workers(runner, run)
+        else:
+            RECORDER.freeze(environment.stats)
+            PROCESS.collected = True
+            merged.add(RECORDER.snapshot())
+        _finish(environment, run, merged, ended, lost)
+    finally:
+        PROCESS.ended.set()
 
 
 def _on_quitting(environment: Any, **_: Any) -> None:
-    """Locust quits (end of run, Ctrl-C, SIGTERM): end the run (results written) before the
-    embedded target goes, or its shutdown would count as the users' failures."""
+    """Locust quits (end of run, Ctrl-C, SIGTERM): stop the users and end the run (results
+    written) before the embedded target goes, or its shutdown would count as the users'
+    failures."""
     runner = environment.runner
-    if PROCESS.embedded is not None and runner is not None and \
-            not isinstance(runner, WorkerRunner):
+    if runner is not None and not isinstance(runner, WorkerRunner):
         runner.stop()
+        # Locust may quit twice at once (SIGTERM's greenlet and the main one once the last
+        # worker quits): the second waits for the first to write the results
+        PROCESS.ended.wait(QUIT_WAIT_S)
     stop_embedded()
 
 
@@ -195,6 +224,22 @@ def _on_collect(environment: Any, msg: Any, **_: Any) -> None:
     runner.send_message(SNAPSHOT, {"snapshot": snapshot})
 
 
+def _on_worker_quitting(environment: Any, **_: Any) -> None:
+    """A worker quitting before the master asked (Ctrl-C, SIGTERM): stop its users and send
+    what it measured, unasked."""
+    runner = environment.runner
+    if PROCESS.collected:
+        return
+    runner.stop()
+    RECORDER.freeze(environment.stats)
+    PROCESS.collected = True
+    _kill_greenlets()
+    try:
+        runner.send_message(SNAPSHOT, {"snapshot": RECORDER.snapshot()})
+    except Exception as exc:  # the master is gone: nothing left to send to
+        logger.warning("wsharness: this worker's measurements could not be sent: %s", exc)
+
+
 def _write_worker_snapshot(run_dir: Path, client_id: str, snapshot: Snapshot) -> None:
     directory = run_dir / WORKER_SNAPSHOTS_DIR
     try:
@@ -207,36 +252,72 @@ def _write_worker_snapshot(run_dir: Path, client_id: str, snapshot: Snapshot) ->
 # -- master -----------------------------------------------------------------------------------
 
 def _on_snapshot(environment: Any, msg: Any, **_: Any) -> None:
-    run = PROCESS.collecting
+    run = PROCESS.collecting or PROCESS.run  # unasked: the worker quit before the run ended
     if run is not None:
         run.snapshots[msg.node_id] = msg.data["snapshot"]
 
 
+def _connected(runner: MasterRunner, client_id: str) -> bool:
+    client = runner.clients.get(client_id)
+    return client is not None and client.state != STATE_MISSING
+
+
+def _notice_lost_workers(runner: MasterRunner, run: Run) -> None:
+    for client in runner.clients.all:
+        if client.state == STATE_MISSING and client.id not in run.lost:
+            run.lost[client.id] = "missed heartbeats"
+            logger.warning("wsharness: worker %s stopped sending heartbeats: lost", client.id)
+
+
 def _collect_from_workers(runner: MasterRunner, run: Run, merged: Merged) -> None:
-    """Ask every worker of the run for its snapshot; wait (bounded) and add them up."""
+    """Ask every connected worker of the run for its snapshot (those that quit sent theirs);
+    wait, bounded, while any asked worker is still connected; add them up."""
+    _notice_lost_workers(runner, run)
     ids = run.worker_ids | {client.id for client in runner.clients.all}
+    asked = {client_id for client_id in ids - run.snapshots.keys()
+             if _connected(runner, client_id)}
     PROCESS.collecting = run
     try:
-        for client_id in ids:
+        for client_id in asked:
             runner.send_message(COLLECT, {"run_dir": str(run.dir),
                                           "write_snapshot": run.settings.worker_snapshots},
                                 client_id=client_id)
         deadline = time.monotonic() + COLLECT_TIMEOUT_S
-        while not ids <= run.snapshots.keys() and time.monotonic() < deadline:
+        while time.monotonic() < deadline and any(
+                client_id not in run.snapshots and _connected(runner, client_id)
+                for client_id in asked):
             gevent.sleep(0.05)
     finally:
         PROCESS.collecting = None
-    missing = ids - run.snapshots.keys()
-    if missing:
-        logger.warning("wsharness: no measurements from %d worker(s): %s", len(missing),
-                       ", ".join(sorted(missing)))
+    _notice_lost_workers(runner, run)
+    for client_id in ids - run.snapshots.keys():
+        run.lost.setdefault(client_id, "no measurements" if _connected(runner, client_id)
+                            else "quit without its measurements")
+    if run.lost.keys() - run.snapshots.keys():
+        logger.warning("wsharness: no measurements from %d lost worker(s): %s",
+                       len(run.lost), ", ".join(sorted(run.lost)))
     for snapshot in run.snapshots.values():
         merged.add(snapshot)
 
 
+def lost_workers(runner: MasterRunner, run: Run) -> list[LostWorker]:
+    """The workers of the run whose measurements are missing, in the order they were lost."""
+    workers = []
+    for client_id, reason in run.lost.items():
+        if client_id in run.snapshots:
+            continue
+        heard = run.heard_s.get(client_id)
+        workers.append(LostWorker(
+            id=client_id, index=runner.worker_indexes.get(client_id),
+            last_heard_at=iso_utc(heard) if heard else None,
+            t=round(heard - int(run.started_s), 3) if heard else None, reason=reason))
+    return workers
+
+
 # -- both ends --------------------------------------------------------------------------------
 
-def _finish(environment: Any, run: Run, merged: Merged, ended_s: float) -> None:
+def _finish(environment: Any, run: Run, merged: Merged, ended_s: float,
+            lost: list[LostWorker]) -> None:
     options = environment.parsed_options
     settings = {
         **run.settings.as_dict(),
@@ -252,7 +333,7 @@ def _finish(environment: Any, run: Run, merged: Merged, ended_s: float) -> None:
     results = build_results(run_id=run.id, started_s=run.started_s, ended_s=ended_s,
                             target=run.target, users=max(run.users_by_second.values(), default=0),
                             repo=REPO_ROOT, settings=settings, merged=merged,
-                            users_by_second=run.users_by_second)
+                            users_by_second=run.users_by_second, lost_workers=lost)
     path = _write(environment, run.dir, results)
     if path is not None:
         print(f"wsharness: results.json: {path}", flush=True)
@@ -301,6 +382,8 @@ def _fold_every_second(environment: Any) -> None:
 def _sample_users(runner: Any, run: Run) -> None:
     while PROCESS.run is run:
         run.users_by_second[int(time.time())] = runner.user_count
+        if isinstance(runner, MasterRunner):
+            _notice_lost_workers(runner, run)
         gevent.sleep(FOLD_PERIOD_S)
 
 
@@ -318,7 +401,8 @@ def _listen() -> None:
     hooks: list[tuple[Any, Any]] = [
         (events.init_command_line_parser, _on_parser), (events.init, _on_init),
         (events.test_start, _on_test_start), (events.worker_report, _on_worker_report),
-        (events.test_stop, _on_test_stop), (events.quitting, _on_quitting)]
+        (events.test_stop, _on_test_stop), (events.quitting, _on_quitting),
+        (events.heartbeat_sent, _on_heartbeat)]
     for event, listener in hooks:
         event.add_listener(listener)
 

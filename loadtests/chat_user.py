@@ -19,8 +19,8 @@ from gevent.event import Event
 from locust import task
 
 from loadtests._recorder import RECORDER
-from loadtests._wsclient import Connection, WsError, WsTimeout
-from loadtests.ws_user import WebSocketUser, WrongContent, now_ns
+from loadtests._wsclient import Connection, WsClosed, WsError, WsTimeout
+from loadtests.ws_user import WebSocketUser, WrongContent, WsFailure, now_ns
 
 NAME = "/ws/{client_id}"
 SAYS = " says: "
@@ -43,7 +43,11 @@ MACHINE = _machine()
 
 
 class ChatUser(WebSocketUser):
-    """Joins the room with --chat-room-size connections, speaks on the first, listens on all."""
+    """Joins the room with --chat-room-size connections, speaks on the first, listens on all.
+
+    When any of its connections closes, the user leaves the room (closing the others) and
+    joins again on its next message, after the backoff of a lost connection.
+    """
 
     def on_start(self) -> None:
         number = next(_user_numbers)
@@ -54,32 +58,61 @@ class ChatUser(WebSocketUser):
         self.awaiting = ""
         self.reply_ns = 0
         self.stopping = False
+        self.lost: Connection | None = None  # a connection of the room that closed
         self.fanout = RECORDER.samples("fanout", NAME)
-        first_id = (os.getpid() % 100_000) * 100_000 + number * self.settings.chat_room_size
+        self.first_id = (os.getpid() % 100_000) * 100_000 + number * self.settings.chat_room_size
         self.speaker: Connection | None = None
         self.readers: list[gevent.Greenlet] = []
-        for offset in range(self.settings.chat_room_size):
-            connection = self.connect(f"/ws/{first_id + offset}", name=NAME)
-            self.speaker = self.speaker or connection
-            self.readers.append(gevent.spawn(self.listen, connection, connection is self.speaker))
+
+    def join(self) -> Connection:
+        """Open the user's connections to the room, each with its reader; all or none."""
+        self.leave()
+        try:
+            for offset in range(self.settings.chat_room_size):
+                connection = self.connect(f"/ws/{self.first_id + offset}", name=NAME)
+                self.speaker = self.speaker or connection
+                self.readers.append(
+                    gevent.spawn(self.listen, connection, connection is self.speaker))
+        except BaseException:
+            self.leave()
+            raise
+        assert self.speaker is not None
+        return self.speaker
+
+    def leave(self) -> None:
+        """Stop the readers and close every connection (those still open close normally)."""
+        readers, self.readers = self.readers, []
+        gevent.killall(readers, block=True, timeout=2.0)
+        for connection in list(self._connections):
+            self.close(connection)
+        self.speaker, self.lost = None, None
 
     @task
     def speak(self) -> None:
-        if self.speaker is None:
-            return
+        speaker = self.speaker if self.speaker is not None and self.lost is None else self.join()
         self.sequence += 1
         started = self.round_trip_start()  # the copies' fan-out counts from here too
         key = f"{self.tag}|{self.sequence}|{started}"
         self.awaiting = key
+        self.reply_ns = 0
         self.reply.clear()
-        self.send(self.speaker, f"{key} {self.filler}", name=NAME)
-        if not self.reply.wait(self.settings.ws_timeout):
-            self.fail("rtt", NAME, WsTimeout("no 'You wrote' reply within the timeout"), started)
+        try:
+            self.send(speaker, f"{key} {self.filler}", name=NAME)
+        except WsFailure:
+            self.lost = self.lost or speaker
+            raise
+        self.reply.wait(self.settings.ws_timeout)
+        if not self.reply_ns:
+            lost = self.lost
+            self.fail("rtt", NAME, WsClosed(lost.close_code, "the room's connection closed")
+                      if lost is not None else
+                      WsTimeout("no 'You wrote' reply within the timeout"), started)
         RECORDER.samples("rtt", NAME).append(self.reply_ns - started)
         self.pace()
 
     def listen(self, connection: Connection, speaker: bool) -> None:
-        """Read every message of one connection until it closes or the user stops."""
+        """Read every message of one connection until it closes or the user stops; a close
+        marks the room lost (and wakes a speaker waiting for its reply), so the user joins again."""
         fanout, tag = self.fanout, self.tag
         while not self.stopping:
             try:
@@ -89,6 +122,9 @@ class ChatUser(WebSocketUser):
             except WsError as exc:
                 if not self.stopping:
                     self.report_failure("fanout", NAME, exc, now_ns())
+                    self.lost = self.lost or connection
+                    if speaker:
+                        self.reply.set()
                 return
             received = now_ns()
             RECORDER.received += 1
@@ -118,4 +154,3 @@ class ChatUser(WebSocketUser):
         self.stopping = True
         gevent.killall(self.readers, block=True, timeout=2.0)
         super().on_stop()
-

@@ -5,6 +5,11 @@ and a name (the path template by default). Successes are recorded into HDR histo
 fed to Locust's statistics in batches; a failure (timeout, wrong content, unexpected close
 with its code, refused handshake) is reported at once and ends the task iteration by
 raising WsFailure, which scenario code may catch.
+
+A user whose connection closed or whose connect failed backs off before it connects again:
+capped exponential backoff with jitter (Backoff), waited between task iterations and before
+the next connect, so a dead target costs each user at most one error a second once the
+first few quick retries are spent.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ from typing import Any, NoReturn, cast
 from urllib.parse import urlencode
 
 import gevent
-from locust import User, constant
+from locust import User
 from locust.exception import RescheduleTask, StopUser
 
 from loadtests import _run  # noqa: F401  (registers the run's event listeners, once)
+from loadtests._backoff import Backoff
 from loadtests._options import Settings
 from loadtests._recorder import LOCUST_TYPES, RECORDER
 from loadtests._target import TargetError, check_allowed, ws_base
@@ -28,7 +34,6 @@ from loadtests._wsclient import Connection, HandshakeRefused, Message, WsClosed,
 
 Expect = str | bytes | Callable[[Message], bool] | None
 now_ns = time.perf_counter_ns
-CONNECT_RETRY_PAUSE_S = 0.5
 MAX_CATCH_UP_NS = 1_000_000_000  # a user more than 1 s behind its rate skips messages
 
 
@@ -54,7 +59,6 @@ class WsFailure(RescheduleTask):
 
 class WebSocketUser(User):
     abstract = True
-    wait_time = constant(0)  # pacing is per message: see pace()
     insecure = False  # True: wss:// without checking the server's certificate (as HttpUser)
 
     def __init__(self, environment: Any) -> None:
@@ -69,6 +73,20 @@ class WebSocketUser(User):
         self._next_send_ns = 0  # when the next message is due, per --message-rate
         self._late_since_ns = 0  # when the message about to go was due, if it is late
         self._connections: list[Connection] = []
+        self._backoff = Backoff()
+        self._retry_at_s = 0.0  # monotonic time before which this user does not connect again
+        self._failed_at_s = 0.0  # the last connection loss, and messages_left then
+        self._left_at_failure = self.messages_left
+
+    def wait_time(self) -> float:
+        """Between task iterations: no pause (pacing is per message, see pace()), unless the
+        user is backing off after losing its connection."""
+        if not self._retry_at_s:
+            return 0.0
+        pause = self._retry_at_s - time.monotonic()
+        if pause <= 0:
+            self._retry_at_s = 0.0
+        return max(pause, 0.0)
 
     # -- operations -------------------------------------------------------------------------
 
@@ -77,6 +95,8 @@ class WebSocketUser(User):
                 origin: str | None = None, name: str | None = None) -> Connection:
         """Open a connection to path on the target; reported as WS CONNECT."""
         name = name or path
+        if self._retry_at_s:
+            gevent.sleep(self.wait_time())
         url = self._url(path, query, name)
         self._late_since_ns = 0  # a round trip on the new connection counts from its send
         started = now_ns()
@@ -225,11 +245,24 @@ class WebSocketUser(User):
         return late_since if late_since else started
 
     def fail(self, kind: str, name: str, error: WsError, started_ns: int) -> NoReturn:
-        """Report a failed operation and raise WsFailure."""
+        """Report a failed operation and raise WsFailure; a lost connection or a failed
+        connect also makes the user back off before its next connect or task iteration."""
         self.report_failure(kind, name, error, started_ns)
-        if kind == "connect":
-            gevent.sleep(CONNECT_RETRY_PAUSE_S)  # no tight reconnect loop on a failing target
+        if isinstance(error, WsClosed) or (kind == "connect" and
+                                           not isinstance(error, UnexpectedAccept)):
+            self.back_off()
         raise WsFailure(error)
+
+    def back_off(self) -> None:
+        """Wait before connecting again; the wait grows while failures follow each other. A
+        message completed since the last failure (pace()), or a quiet spell longer than the
+        cap, starts the next one over from the first pause."""
+        now = time.monotonic()
+        if self.messages_left != self._left_at_failure or \
+                now - self._failed_at_s > self._backoff.delay_s + self._backoff.cap_s:
+            self._backoff.reset()
+        self._failed_at_s, self._left_at_failure = now, self.messages_left
+        self._retry_at_s = now + self._backoff.next_pause_s()
 
     def report_failure(self, kind: str, name: str, error: WsError, started_ns: int) -> None:
         """Count a failure by kind and report it to Locust at once."""

@@ -18,7 +18,7 @@ from reports.measures import (
     timeline_seconds,
 )
 from reports.results import MetricKind, Results, load_results, results_path
-from reports.summary import summary_markdown
+from reports.summary import lost_worker_lines, summary_markdown
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.md"
@@ -64,7 +64,7 @@ def report_html(results: Results, conformance: Conformance | None) -> str:
     return page.document(title, [
         f"<h1>{escape(title)}</h1>",
         page.paragraph(_subtitle(results), "subtitle"),
-        page.section("summary", "Summary", [metrics_table(results)]),
+        page.section("summary", "Summary", [*lost_workers_parts(results), metrics_table(results)]),
         page.section("throughput", "Throughput and users over time", throughput_charts(results)),
         *(kind_section(results, kind) for kind in KIND_SECTIONS),
         page.section("closes", "Close codes and errors", close_and_error_charts(results)),
@@ -84,6 +84,15 @@ def _subtitle(results: Results) -> str:
         f"git {run.get('git_rev', '?')}",
     ]
     return " · ".join(p for p in parts if p)
+
+
+def lost_workers_parts(results: Results) -> list[str]:
+    lines = lost_worker_lines(results)
+    if not lines:
+        return []
+    return [page.paragraph(f"Lost workers: {len(lines)}; their measurements are missing from "
+                           "these results.", "bad"),
+            *(page.paragraph(line, "bad lost-worker") for line in lines)]
 
 
 def metrics_table(results: Results) -> str:

@@ -1,7 +1,8 @@
 """The results file of a load run: its schema, writer, validating reader and histogram codec.
 
 `reports` owns this format; load runs write it, everything in `reports` reads only it.
-Histograms hold microseconds (1 us to 10 min, 3 significant digits).
+Histograms hold microseconds (1 us to 10 min, 3 significant digits). Fields added to
+schema 1 after its first readers are optional (`lost_workers`): files without them still load.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from hdrh.histogram import HdrHistogram
 
@@ -55,6 +56,16 @@ class TimelinePoint(TypedDict):
     p99_ms: float | None
 
 
+class LostWorker(TypedDict):
+    """A worker of a distributed run whose measurements are missing from the results."""
+
+    id: str  # Locust's client id of the worker
+    index: int | None  # Locust's worker index (0-based), if the master gave it one
+    last_heard_at: str | None  # ISO time of its last heartbeat or report: it died after that
+    t: float | None  # the same, in seconds since the run started (as the timeline's t)
+    reason: str  # how the master knew: "missed heartbeats", "quit", "no measurements"
+
+
 class Results(TypedDict):
     schema: str
     run: RunInfo
@@ -62,6 +73,7 @@ class Results(TypedDict):
     close_codes: dict[str, int]
     errors: dict[str, int]
     timeline: list[TimelinePoint]
+    lost_workers: NotRequired[list[LostWorker]]
 
 
 class ResultsError(Exception):
@@ -154,6 +166,10 @@ def _schema_problem(data: Any) -> str | None:
                 return f"{table}[{key!r}] is not an integer"
     if any(not isinstance(p, dict) or not _is_number(p.get("t")) for p in data["timeline"]):
         return "timeline point without a numeric 't'"
+    lost = data.get("lost_workers", [])
+    if not isinstance(lost, list) or any(
+            not isinstance(w, dict) or not isinstance(w.get("id"), str) for w in lost):
+        return "'lost_workers' is not a list of workers with an 'id'"
     return None
 
 

@@ -49,6 +49,11 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
     lines.append("")
     lines.append("Close codes: " + _counts(results["close_codes"]) + ". Errors: "
                  + _counts(results["errors"]) + ".")
+    lost = results.get("lost_workers", [])
+    if lost:
+        lines += ["", f"**Lost workers: {len(lost)}**; their measurements are missing from "
+                  "these results."]
+        lines += [f"- {cell(line)}" for line in lost_worker_lines(results)]
     if conformance is not None:
         lines += ["", f"Conformance: {conformance.total('passed')} passed, "
                   f"{conformance.total('failed')} failed, {conformance.total('error')} errors, "
@@ -65,3 +70,17 @@ def _counts(table: dict[str, int]) -> str:
         return "none"
     ordered = sorted(table.items(), key=lambda item: -item[1])
     return ", ".join(f"{cell(key)} × {count}" for key, count in ordered)
+
+
+def lost_worker_lines(results: Results) -> list[str]:
+    """One sentence per lost worker: which one, when it was last heard from, how it was lost."""
+    lines = []
+    for worker in results.get("lost_workers", []):
+        index = worker.get("index")
+        name = f"worker {index} ({worker['id']})" if index is not None else f"worker {worker['id']}"
+        t = worker.get("t")
+        when = (f"last heard {worker.get('last_heard_at')}"
+                + (f", {t:.1f} s into the run" if t is not None else "")
+                if worker.get("last_heard_at") else "never heard from during the run")
+        lines.append(f"{name}: {when}; {worker.get('reason', 'lost')}")
+    return lines

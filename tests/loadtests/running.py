@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from reports.results import Results, load_results
@@ -42,3 +48,93 @@ def results_of(done: subprocess.CompletedProcess[str], report_dir: Path) -> Resu
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     return load_results(only_run_dir(report_dir))
+
+
+class LiveRun:
+    """A headless run as a subprocess whose stderr (Locust's log and stats table) is read as
+    it comes, so a test can wait on what the run reports. It runs in a process group of its
+    own (Ctrl-C in a terminal signals the group), all killed on leaving the block."""
+
+    def __init__(self, *args: str, report_dir: Path, cwd: Path = REPO) -> None:
+        self.process = subprocess.Popen(
+            locust_command("--headless", "--report-dir", str(report_dir), *args),
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True)
+        self.lines: list[str] = []
+        self._out: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._out_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._out_reader.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        self._out.extend(self.process.stdout)
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._changed.notify_all()
+
+    @property
+    def stderr(self) -> str:
+        with self._changed:
+            return "".join(self.lines)
+
+    def wait_for(self, found: Callable[[list[str]], bool], what: str,
+                 timeout_s: float = 30 * TIMEOUT_SCALE) -> None:
+        """Wait until found(lines so far) holds; fail (with the output) if the run ends first."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while not found(self.lines):
+                remaining = deadline - time.monotonic()
+                output = "".join(self.lines)[-3000:]
+                assert remaining > 0, f"never saw {what}:\n{output}"
+                assert self._reader.is_alive(), f"the run ended before {what}:\n{output}"
+                self._changed.wait(min(remaining, 0.5))
+
+    @property
+    def stdout(self) -> str:
+        return "".join(self._out)
+
+    def finish(self, timeout_s: float = RUN_TIMEOUT_S) -> int:
+        """Wait for the run to end by itself; its exit code."""
+        code = self.process.wait(timeout_s)
+        self._reader.join(timeout_s)
+        self._out_reader.join(timeout_s)
+        return code
+
+    def __enter__(self) -> LiveRun:
+        return self
+
+    def workers(self) -> list[int]:
+        """The process ids of the run's --processes workers (its children running Locust)."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(child) for child in children
+                if b"locust" in Path(f"/proc/{child}/cmdline").read_bytes()]
+
+    def __exit__(self, *_: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self._reader.join()
+        self._out_reader.join()
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def stats_row(lines: list[str], request_type: str, name: str) -> tuple[int, int]:
+    """(requests, failures) in the last row Locust printed for request_type and name."""
+    row = re.compile(rf"{re.escape(request_type)}\s+{re.escape(name)}\s+(\d+)\s+(\d+)")
+    for line in reversed(lines):
+        found = row.match(line)
+        if found:
+            return int(found[1]), int(found[2])
+    return 0, 0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reports.render import render_run
-from reports.results import ResultsError
+from reports.results import LostWorker, ResultsError, load_results
 from tests.reports import factory
 from tests.reports.conftest import MakeRun
 
@@ -94,3 +94,31 @@ def test_a_malformed_results_file_raises_and_writes_nothing(tmp_path: Path) -> N
     with pytest.raises(ResultsError, match="malformed JSON"):
         render_run(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+def test_lost_workers_are_named_with_when_they_were_last_heard(make_run: MakeRun) -> None:
+    document = factory.results()
+    document["lost_workers"] = [LostWorker(
+        id="vm_5902fabb", index=1, last_heard_at="2026-11-30T12:00:04.500+00:00", t=4.5,
+        reason="missed heartbeats")]
+    html_path, md_path = render_run(make_run(document=document))
+    for text in (html_path.read_text(), md_path.read_text()):
+        assert "Lost workers: 1" in text
+        assert "worker 1 (vm_5902fabb): last heard 2026-11-30T12:00:04.500+00:00, 4.5 s into " \
+            "the run; missed heartbeats" in text
+
+
+def test_results_without_lost_workers_still_load_and_say_nothing_of_them(
+        make_run: MakeRun) -> None:
+    """Files written before `lost_workers` existed (schema 1 all the same) keep loading."""
+    run_dir = make_run()
+    assert "lost_workers" not in load_results(run_dir)
+    html_path, md_path = render_run(run_dir)
+    assert "Lost workers" not in html_path.read_text() + md_path.read_text()
+
+
+def test_lost_workers_of_the_wrong_shape_are_refused(tmp_path: Path) -> None:
+    document = factory.results()
+    document["lost_workers"] = [{"index": 1}]  # type: ignore[typeddict-item]
+    with pytest.raises(ResultsError, match="lost_workers"):
+        factory.run_dir(tmp_path, document)
