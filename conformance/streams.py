@@ -124,7 +124,7 @@ def diagnose(sequences: list[list[Expected]], arrived: Sequence[Message], misfit
                 f"{shorten(skipped.text)} before it"
         if found.rule == "chat.left":
             rule = "chat.left"
-        elif skipped.rule == "chat.personal-reply" and gap == 1:
+        elif rule_of_stray(skipped.text) == "chat.personal-reply" and gap == 1:
             rule = "chat.personal-reply"
         return rule, f"{at}: arrived {shorten(message)} before {shorten(skipped.text)} " \
             f"of the same sender"

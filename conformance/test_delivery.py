@@ -93,13 +93,13 @@ def noise(seed: str, chars: int) -> str:
 
 def room_streams(receiver: int, texts: Mapping[int, Sequence[str]],
                  rule: str) -> dict[Hashable, list[Expected]]:
-    """What receiver should get from each sender of texts: its own replies too; the
-    broadcasts demanded by rule."""
+    """What receiver should get from each sender of texts, its own replies too, each message
+    demanded by rule (a `You wrote` out of place still reads as chat.personal-reply)."""
     streams: dict[Hashable, list[Expected]] = {
-        sender_key(s): [says(s, t)._replace(rule=rule) for t in ts] for s, ts in texts.items()}
+        sender_key(s): [Expected(says(s, t).text, rule) for t in ts] for s, ts in texts.items()}
     if receiver in texts:
-        streams[sender_key(receiver)] = [e for t in texts[receiver] for e in (
-            personal_reply(t), says(receiver, t)._replace(rule=rule))]
+        streams[sender_key(receiver)] = [Expected(e.text, rule) for t in texts[receiver]
+                                         for e in (personal_reply(t), says(receiver, t))]
     return streams
 
 
