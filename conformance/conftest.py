@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from conformance.client import scaled
+from conformance.spec import DEFAULT_STALL_S, STALL_ENV
 from conformance.targets import (
     DEFAULT_APP,
     TargetError,
@@ -30,8 +31,6 @@ WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
 WANTED_OPEN_FILES = 8192
-STALL_ENV = "WSHARNESS_STALL_S"  # how a server of this protocol learns its stall limit
-DEFAULT_STALL_S = 5.0
 TEST_TIMEOUT_S = int(scaled(300))  # Hypothesis may shrink a failure for a while: let it finish
 SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 

@@ -52,8 +52,9 @@ STRAY_ALLOWANCE = 50  # messages read past the expected ones, to show what came 
 
 STALL_SENDERS = 4
 STALL_MESSAGES = 250
-STALL_MESSAGE_CHARS = 8 * 1024  # 4 x 250 x 8 KiB: 8 MB for the stalled member, twice what
-# loopback's buffers hold (tcp_wmem's 4 MB at most on the server's side, its own 64 KiB)
+# 4 senders x 250 messages x 8 KiB: 8 MB wait for the stalled member, about twice what loopback
+# buffers for it (the server's send buffer, tcp_wmem's 4 MB at most, and its 64 KiB window)
+STALL_MESSAGE_CHARS = 8 * 1024
 STALLED_RECEIVE_BUFFER = 32 * 1024
 STALL_GRACE_S = scaled(5.0)  # to fill the buffers, notice the stall and announce it
 EARLY_TOLERANCE_S = 0.5

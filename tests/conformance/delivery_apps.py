@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect, status
 
+from conformance.spec import DEFAULT_STALL_S, STALL_ENV
+
 QUEUE_MESSAGES = 64
-STALL_ENV = "WSHARNESS_STALL_S"
-DEFAULT_STALL_S = 5.0
 STALLED_CLOSE = status.WS_1013_TRY_AGAIN_LATER
 CLOSE_WAIT_S = 30.0  # how long an evicted member's close frame may wait for it to read
 GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what sending to a departed client raises
