@@ -310,7 +310,7 @@ def test_tcp_drops_during_a_burst_leave_the_room_consistent_wire(
         streams[sender_key(staying[0])].extend(
             ([personal_reply(fresh)] if receiver == staying[0] else []) + [says(staying[0], fresh)])
         for i in drops:
-            streams[sender_key(i)] = [*(says(i, t)._replace(rule="chat.no-loss")
+            streams[sender_key(i)] = [*(Expected(says(i, t).text, "chat.no-loss")
                                         for t in texts[i][:taken[i]]), left(i)]
         check_interleaving(f"client #{receiver}", sent, streams,
                            without_outsiders_leaving(got, ids), chat_rule_of)
@@ -362,9 +362,9 @@ async def read_while_dropping(texts: Mapping[int, Sequence[str]],
     readers = [asyncio.create_task(read_until_seen(c, wanted[i], most, BURST_TIMEOUT_S,
                                                    BURST_IDLE_S)) for i, c in staying.items()]
 
-    async def send_then_drop(websocket: ClientConnection, texts: Sequence[str],
+    async def send_then_drop(websocket: ClientConnection, some: Sequence[str],
                              heard: int) -> None:
-        await send_all(websocket, texts)
+        await send_all(websocket, some)
         await receive(websocket, heard, BURST_TIMEOUT_S, REPLY_TIMEOUT_S)
         drop(websocket)
 
