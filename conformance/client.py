@@ -9,8 +9,10 @@ import asyncio
 import contextlib
 import itertools
 import os
+import socket
 from collections.abc import Coroutine, Sequence
 from typing import Any, NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -53,11 +55,41 @@ def run(coro: Coroutine[Any, Any, T], timeout_s: float) -> T:
     return asyncio.run(asyncio.wait_for(coro, timeout_s))
 
 
-async def open_connection(url: str, cookie: str | None = None) -> ClientConnection:
+async def open_connection(url: str, cookie: str | None = None,
+                          receive_buffer: int | None = None) -> ClientConnection:
+    """Open a WebSocket. With receive_buffer: SO_RCVBUF set before connecting (a small TCP
+    window) and no compression, so what the server must hold for it is every byte it sends."""
     headers = {"Cookie": f"session={cookie}"} if cookie is not None else None
-    return await connect(url, additional_headers=headers, open_timeout=OPEN_TIMEOUT_S,
-                         close_timeout=CLOSE_TIMEOUT_S, ping_interval=None,
-                         max_size=MAX_MESSAGE_BYTES)
+    sock = await small_window_socket(url, receive_buffer) if receive_buffer else None
+    try:
+        return await connect(url, additional_headers=headers, open_timeout=OPEN_TIMEOUT_S,
+                             close_timeout=CLOSE_TIMEOUT_S, ping_interval=None,
+                             max_size=MAX_MESSAGE_BYTES, sock=sock,
+                             compression=None if receive_buffer else "deflate")
+    except BaseException:
+        if sock is not None:
+            sock.close()
+        raise
+
+
+async def small_window_socket(url: str, receive_buffer: int) -> socket.socket:
+    """A TCP socket connected to url's host whose receive buffer was set before connecting:
+    the window it advertises stays small, so a client that stops reading blocks the server
+    within a few tens of KiB instead of the tens of MB loopback would otherwise buffer."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "wss" else 80)
+    loop = asyncio.get_running_loop()
+    family, kind, proto, _, address = (await loop.getaddrinfo(
+        parts.hostname, port, type=socket.SOCK_STREAM))[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        await asyncio.wait_for(loop.sock_connect(sock, address), OPEN_TIMEOUT_S)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 async def handshake_status(url: str, cookie: str | None = None) -> int:

@@ -1,4 +1,4 @@
-"""Targets (--app, --url, --ws-impl), Hypothesis profiles and fixtures of the conformance suite.
+"""The suite's targets (--app, --url, --ws-impl, --stall-s), Hypothesis profiles, fixtures.
 
 Every test checks either on the wire (a real uvicorn on a free loopback port, or --url) or
 in-process (Starlette's TestClient); its test id and its `checked` user property say which.
@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from conformance.client import scaled
+from conformance.spec import DEFAULT_STALL_S, STALL_ENV
 from conformance.targets import (
     DEFAULT_APP,
     TargetError,
@@ -58,9 +59,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ws-impl", default=WS_IMPLS[0], choices=[*WS_IMPLS, "all"],
                     help="uvicorn WebSocket implementation serving --app; all: each in turn "
                     f"(default {WS_IMPLS[0]})")
+    group.addoption("--stall-s", default=DEFAULT_STALL_S, type=float, metavar="SECONDS",
+                    help="the target's stall limit: a chat client that reads nothing this long "
+                    "while messages wait is closed with 1013; passed to the --app server as "
+                    f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if not config.getoption("--stall-s") > 0:
+        raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     try:
         if config.getoption("--url"):
             base = parse_url(config.getoption("--url"))
@@ -118,12 +125,18 @@ def wire(request: pytest.FixtureRequest,
     impl: str = request.param
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
     try:
-        with serve(config.getoption("--app"), ws=impl, cwd=Path.cwd(),
-                   log_path=log_path) as server:
+        with serve(config.getoption("--app"), ws=impl, cwd=Path.cwd(), log_path=log_path,
+                   env={STALL_ENV: str(config.getoption("--stall-s"))}) as server:
             yield WireTarget(server.ws_url, impl)
     except LaunchError as exc:
         pytest.fail(f"cannot serve {config.getoption('--app')} with --ws {impl}: {exc} "
                     f"(log: {log_path})", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def stall_s(request: pytest.FixtureRequest) -> float:
+    """The target's stall limit in seconds (--stall-s)."""
+    return float(request.config.getoption("--stall-s"))
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+STALL_ENV = "WSHARNESS_STALL_S"  # how a server learns its stall limit (PROTOCOL.md, Delivery)
+DEFAULT_STALL_S = 5.0
+
 RULES: dict[str, str] = {
     "echo.reply": "for every text message m on /ws, exactly one reply `Message text was: m`",
     "echo.order": "/ws replies come in the order the messages were sent",
     "echo.isolation": "a /ws connection gets only the replies to its own messages",
+    "echo.long-connection": "one /ws connection answers thousands of messages, pipelined or in "
+    "lock-step, each with its one right reply, in order",
     "items.refuse-without-credentials": "neither cookie `session` nor query `token`: refused "
     "before accept (close 1008 in-process, HTTP 403 on the wire)",
     "items.refuse-non-int-q": "a non-int `q` is refused before accept (1008 in-process, 403 on "
@@ -28,6 +33,13 @@ RULES: dict[str, str] = {
     "chat.order": "messages from one sender reach each receiver in the order sent",
     "chat.left": "when client N disconnects, every remaining client gets `Client #N left the "
     "chat` exactly once, after N's messages",
+    "chat.no-loss": "a client that keeps reading gets every message meant for it, exactly once "
+    "and in each sender's order, however bursty the room: a burst never drops a message or "
+    "closes it",
+    "chat.stall-close": "a client that reads nothing for the stall limit (WSHARNESS_STALL_S, "
+    "--stall-s) while messages wait for it is closed with 1013 in a real close frame, after a "
+    "prefix of its messages in each sender's order, and leaves the room; the others' delivery "
+    "continues",
 }
 
 

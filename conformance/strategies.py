@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ WHITESPACE_AND_CONTROLS = "".join(chr(c) for c in range(0x20)) + " \x7f\x85\xa0\
 COOKIE_OCTETS = "".join(c for c in string.printable[:94] if c not in '",;\\')
 ANY_CHARACTER = st.characters(codec="utf-8")
 NOT_INT_EXAMPLES = ("bar", "1.5", "1e3", "0x10", "one", "3a", "--1", "NaN")
+BURST_MESSAGE_CHARS = (16, 1024, 8192)
 
 
 def short_texts(max_size: int = 40) -> st.SearchStrategy[str]:
@@ -68,3 +70,33 @@ def cookie_values() -> st.SearchStrategy[str]:
 
 def ints() -> st.SearchStrategy[int]:
     return st.integers()
+
+
+@dataclass(frozen=True)
+class Drop:
+    """A client that sends `sent` messages, reads until `heard` arrived, then drops TCP."""
+
+    sent: int
+    heard: int
+
+
+@dataclass(frozen=True)
+class DropPlan:
+    """A room where every client bursts `messages` texts of `chars` characters, but the
+    clients in `drops` (by index) drop their TCP connection part of the way."""
+
+    room: int
+    messages: int
+    chars: int
+    drops: dict[int, Drop]
+
+
+@st.composite
+def drop_plans(draw: st.DrawFn, max_room: int = 8, max_messages: int = 40) -> DropPlan:
+    """Rooms of 3 to max_room clients of which 1 to all but 2 drop, each at its own point."""
+    room = draw(st.integers(3, max_room))
+    messages = draw(st.integers(1, max_messages))
+    droppers = draw(st.sets(st.integers(0, room - 1), min_size=1, max_size=room - 2))
+    drops = {d: Drop(draw(st.integers(0, messages)), draw(st.integers(0, 2 * messages)))
+             for d in sorted(droppers)}
+    return DropPlan(room, messages, draw(st.sampled_from(BURST_MESSAGE_CHARS)), drops)

@@ -26,13 +26,20 @@ class Misfit:
     heads: tuple[int, ...]
 
 
+def sender_key(client_id: int) -> Hashable:
+    """The key of one chat client's stream (several connections may share an id)."""
+    return f"client #{client_id}"
+
+
 def check_interleaving(receiver: str, sent: str, streams: Streams, received: Received,
-                       rule_of_stray: Callable[[str], str]) -> None:
+                       rule_of_stray: Callable[[str], str], *, complete: bool = True) -> None:
+    """Raise SpecMismatch unless received interleaves the streams, each in order; with
+    complete=False a prefix of each stream is enough (a receiver that was cut off)."""
     arrived, ending = received
     keys = list(streams)
     sequences = [list(streams[k]) for k in keys]
     misfit = fit(sequences, arrived)
-    if misfit is None:
+    if misfit is None or (not complete and misfit.position >= len(arrived)):
         return
     rule, difference = diagnose(sequences, arrived, misfit, ending, rule_of_stray)
     expected = {str(k): [e.text for e in s] for k, s in zip(keys, sequences, strict=True) if s}
@@ -41,8 +48,8 @@ def check_interleaving(receiver: str, sent: str, streams: Streams, received: Rec
         expected_lines += f"; ... ({len(expected) - 8} more senders)"
     raise SpecMismatch(
         rule, sent=sent,
-        expected=f"{receiver} gets, in any interleaving keeping each sender's order: "
-        f"{expected_lines}",
+        expected=f"{receiver} gets{'' if complete else ' a prefix of each stream'}, in any "
+        f"interleaving keeping each sender's order: {expected_lines}",
         arrived=f"{receiver} got {len(arrived)} message(s): {show_list(arrived)} then {ending}",
         difference=difference)
 
@@ -117,7 +124,7 @@ def diagnose(sequences: list[list[Expected]], arrived: Sequence[Message], misfit
                 f"{shorten(skipped.text)} before it"
         if found.rule == "chat.left":
             rule = "chat.left"
-        elif skipped.rule == "chat.personal-reply" and gap == 1:
+        elif rule_of_stray(skipped.text) == "chat.personal-reply" and gap == 1:
             rule = "chat.personal-reply"
         return rule, f"{at}: arrived {shorten(message)} before {shorten(skipped.text)} " \
             f"of the same sender"

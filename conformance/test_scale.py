@@ -6,24 +6,16 @@ Sized for a 2-core machine; every phase is bounded in time (scaled by WSHARNESS_
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Hashable
 
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from conformance.client import (
-    Received,
-    drop,
-    open_connection,
-    receive,
-    receive_quiet,
-    run,
-    scaled,
-)
+from conformance.client import Received, drop, receive, receive_quiet, run, scaled
+from conformance.crowd import close_many, open_many
 from conformance.mismatch import expect_messages
 from conformance.spec import Expected, chat_rule_of, echo_reply, left, personal_reply, says
-from conformance.streams import check_interleaving
+from conformance.streams import check_interleaving, sender_key
 from conformance.targets import WireTarget
 
 pytestmark = pytest.mark.scale
@@ -34,34 +26,9 @@ ROOM_SIZE = 200
 ROOM_MESSAGES_PER_CLIENT = 2
 DEPARTURES = 190
 FIRST_ROOM_ID = 700_000
-CONCURRENT_HANDSHAKES = 100
 SCALE_TIMEOUT_S = scaled(100.0)
 FAN_OUT_TIMEOUT_S = scaled(40.0)
 STALL_TIMEOUT_S = scaled(10.0)
-
-T = TypeVar("T")
-
-
-async def bounded(limit: asyncio.Semaphore, work: Awaitable[T]) -> T:
-    async with limit:
-        return await work
-
-
-async def open_many(urls: Sequence[str]) -> list[ClientConnection]:
-    """Open all connections (a bounded number of handshakes at a time); all stay open."""
-    limit = asyncio.Semaphore(CONCURRENT_HANDSHAKES)
-    results = await asyncio.gather(*(bounded(limit, open_connection(u)) for u in urls),
-                                   return_exceptions=True)
-    connections = [r for r in results if isinstance(r, ClientConnection)]
-    failures = [r for r in results if isinstance(r, BaseException)]
-    if failures:
-        await close_many(connections)
-        raise failures[0]
-    return connections
-
-
-async def close_many(connections: Sequence[ClientConnection]) -> None:
-    await asyncio.gather(*(c.close() for c in connections), return_exceptions=True)
 
 
 def test_a_thousand_concurrent_echo_clients_wire(wire: WireTarget) -> None:
@@ -103,10 +70,6 @@ async def room_then_departures(base_url: str) -> None:
         await departure_wave(ids, connections)
     finally:
         await close_many(connections)
-
-
-def sender_key(client_id: int) -> Hashable:
-    return f"client #{client_id}"
 
 
 async def everyone_talks(ids: list[int], connections: list[ClientConnection]) -> None:

@@ -44,3 +44,9 @@ def test_url_checks_a_running_server_on_the_wire_and_skips_in_process_checks() -
     assert result.returncode == 0, result.stdout[-3000:]
     assert "needs the app in-process" in result.stdout
     assert "wire-url" in result.stdout or " passed" in result.stdout
+
+
+def test_a_stall_limit_that_is_not_positive_is_a_usage_error() -> None:
+    result = run_suite("--stall-s", "0")
+    assert result.returncode == USAGE_ERROR
+    assert_one_clear_line(result.stderr, "--stall-s", "seconds > 0")
