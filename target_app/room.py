@@ -28,7 +28,7 @@ DEFAULT_SEND_BUFFER_BYTES = 256 * 1024
 DEFAULT_STALL_S = 5.0
 STALLED_CLOSE = status.WS_1013_TRY_AGAIN_LATER
 STALLED_REASON = "stalled: read nothing while messages waited"
-WATCH_FRACTION = 0.2  # the stall watch looks this often, as a share of the stall limit
+WATCH_FRACTION = 0.1  # the stall watch looks this often, as a share of the stall limit
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,10 @@ class Limits:
 
 
 class Member:
-    """One connected client: its send buffer, and the task that sends it in order."""
+    """One connected client: its send buffer, and the task that sends it in order.
+
+    Sizes are `sys.getsizeof` of the queued strings: what they hold in memory.
+    """
 
     def __init__(self, websocket: WebSocket, client_id: int, limits: Limits) -> None:
         self.websocket = websocket
@@ -51,26 +54,32 @@ class Member:
         self.gone = False  # left or evicted: nothing more is queued for it
         self.publishing = asyncio.Lock()  # its messages and its `left` go out one at a time
         self.queued_bytes = 0
-        self.sending_since = 0.0  # loop time a send began, 0 while none is under way
+        self.sent = 0  # messages sent to it so far: its progress, for the stall watch
+        self.stuck_since = 0.0  # loop time the watch first saw messages wait and no progress
+        self.sent_when_watched = 0
         self._limit = limits.send_buffer_bytes
-        self._outbox: collections.deque[tuple[str, int]] = collections.deque()
+        self._outbox: collections.deque[str] = collections.deque()
         self._queued = asyncio.Event()  # the outbox has something
         self._room = asyncio.Event()  # the buffer has room
         self._room.set()
-        self._loop = asyncio.get_running_loop()
+        self._full = False  # a publisher found the buffer full and waits on _room
         self._sender = asyncio.create_task(self._send_queued())
         self._closing: asyncio.Task[None] | None = None
 
     def offer(self, text: str, size: int) -> bool:
-        """Queue text unless the buffer is full (an empty buffer takes any one message)."""
+        """Queue text of `size` bytes unless the buffer is full (an empty buffer takes any
+        one message)."""
         if self.gone:
             return True
         if self.queued_bytes and self.queued_bytes + size > self._limit:
+            self._full = True
             self._room.clear()
             return False
-        self._outbox.append((text, size))
+        outbox = self._outbox
+        if not outbox:
+            self._queued.set()  # wake the sender; while the outbox has messages it is awake
+        outbox.append(text)
         self.queued_bytes += size
-        self._queued.set()
         return True
 
     async def put(self, text: str, size: int) -> None:
@@ -79,24 +88,32 @@ class Member:
             await self._room.wait()
 
     async def _send_queued(self) -> None:
-        outbox, loop, sent = self._outbox, self._loop, TRAFFIC.messages_out
+        outbox, send, sent = self._outbox, self.websocket.send_text, TRAFFIC.messages_out
+        popleft, size_of = outbox.popleft, sys.getsizeof
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
                 if not outbox:
                     self._queued.clear()
                     await self._queued.wait()
-                text, size = outbox[0]
-                self.sending_since = loop.time()
-                await self.websocket.send_text(text)
-                self.sending_since = 0.0
-                sent["chat"] += 1
-                outbox.popleft()
-                self.queued_bytes -= size
-                self._room.set()
+                before = self.sent
+                while outbox:
+                    await send(outbox[0])
+                    self.queued_bytes -= size_of(popleft())
+                    self.sent += 1
+                    if self._full and self.queued_bytes < self._limit:
+                        self._full = False
+                        self._room.set()
+                sent["chat"] += self.sent - before
         self._discard()  # the client is gone: nobody waits on this buffer any more
 
     def stalled(self, now: float, stall_s: float) -> bool:
-        return bool(self.sending_since) and now - self.sending_since >= stall_s
+        """Seen by the stall watch at `now`: have messages waited with no progress for stall_s?"""
+        if not self.queued_bytes or self.sent != self.sent_when_watched:
+            self.sent_when_watched, self.stuck_since = self.sent, 0.0
+            return False
+        if not self.stuck_since:
+            self.stuck_since = now
+        return now - self.stuck_since >= stall_s
 
     def _discard(self) -> None:
         self.gone = True
