@@ -14,8 +14,9 @@ import collections
 import contextlib
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Generator
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect, status
 
@@ -42,6 +43,34 @@ class Limits:
                    float(os.environ.get(STALL_ENV, DEFAULT_STALL_S)))
 
 
+class Started:
+    """A coroutine begun outside any task and now waiting on what it yielded: awaiting this
+    finishes it in the awaiting task (cancellation included), as if it had begun there."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+        self._coroutine = coroutine
+        self._waiting = waiting
+
+    def __await__(self) -> Generator[Any, None, None]:
+        coroutine, waiting = self._coroutine, self._waiting
+        while True:
+            try:
+                yield waiting
+            except BaseException as exc:  # thrown into the awaiting task: pass it on
+                try:
+                    waiting = coroutine.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    waiting = coroutine.send(None)
+                except StopIteration:
+                    return
+
+    def close(self) -> None:
+        self._coroutine.close()
+
+
 class Member:
     """One connected client: its send buffer, and the task that sends it in order.
 
@@ -65,19 +94,32 @@ class Member:
         self._full = False  # a publisher found the buffer full and waits on _room
         self._sender = asyncio.create_task(self._send_queued())
         self._closing: asyncio.Task[None] | None = None
+        self._started: Started | None = None  # a send of outbox[0] begun by offer()
 
     def offer(self, text: str, size: int) -> bool:
         """Queue text of `size` bytes unless the buffer is full (an empty buffer takes any
-        one message)."""
+        one message). To an idle member the text is sent at once, in the caller's task,
+        unless the transport makes that send wait: then the member's sender finishes it."""
         if self.gone:
             return True
-        if self.queued_bytes and self.queued_bytes + size > self._limit:
+        outbox = self._outbox
+        if not outbox:
+            send = self.websocket.send_text(text)
+            try:
+                waiting = send.send(None)
+            except StopIteration:
+                self.sent += 1
+                TRAFFIC.messages_out["chat"] += 1
+                return True
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                self._discard()
+                return True
+            self._started = Started(send, waiting)
+            self._queued.set()
+        elif self.queued_bytes + size > self._limit:
             self._full = True
             self._room.clear()
             return False
-        outbox = self._outbox
-        if not outbox:
-            self._queued.set()  # wake the sender; while the outbox has messages it is awake
         outbox.append(text)
         self.queued_bytes += size
         return True
@@ -97,7 +139,8 @@ class Member:
                     await self._queued.wait()
                 before = self.sent
                 while outbox:
-                    await send(outbox[0])
+                    started, self._started = self._started, None
+                    await (started or send(outbox[0]))
                     self.queued_bytes -= size_of(popleft())
                     self.sent += 1
                     if self._full and self.queued_bytes < self._limit:
@@ -117,6 +160,9 @@ class Member:
 
     def _discard(self) -> None:
         self.gone = True
+        if self._started is not None:
+            self._started.close()
+            self._started = None
         self._outbox.clear()
         self.queued_bytes = 0
         self._room.set()
