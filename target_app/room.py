@@ -1,10 +1,12 @@
 """The chat room of the default variant: a member that keeps reading gets every message.
 
-Each member has a send buffer bounded in bytes, drained in order by its own task. A
+A message to a member with nothing waiting is sent at once; otherwise it waits in the
+member's send buffer, bounded in bytes and drained in order by the member's own task. A
 broadcast waits while a member's buffer is full, and the sender's next message is not read
 meanwhile: flow control reaches the publisher, and nothing is dropped. A member whose
 buffer has not moved for the stall limit while messages wait for it is evicted: it leaves
-the room and is closed with 1013 (try again later).
+the room and is closed with 1013 (try again later). The close frame follows what is
+already in the transport, so the client sees it once it reads again.
 """
 
 from __future__ import annotations
