@@ -213,7 +213,10 @@ def stop_embedded() -> None:
 # -- workers ----------------------------------------------------------------------------------
 
 def _on_collect(environment: Any, msg: Any, **_: Any) -> None:
+    """The master asks for this worker's measurements: its users stop first (a master that
+    quits does not stop them), so their closes are counted."""
     runner = environment.runner
+    runner.stop()
     RECORDER.freeze(environment.stats)
     snapshot = empty_snapshot() if PROCESS.collected else RECORDER.snapshot()
     PROCESS.collected = True

@@ -129,6 +129,7 @@ def test_two_workers_merge_their_histograms_exactly(tmp_path: Path) -> None:
                  sorted((only_run_dir(tmp_path) / "workers").glob("*.json"))]
     assert len(snapshots) == 2
     assert results["run"]["settings"]["processes"] == 2
+    assert results["close_codes"] == {"1000": 4}  # the workers' users closed before the end
     for name in ("rtt /ws", "connect /ws"):
         merged = decode_histogram(results["metrics"][name]["hdr"])
         parts = [decode_histogram(snapshot["metrics"][name]["hdr"]) for snapshot in snapshots]
