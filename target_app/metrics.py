@@ -53,6 +53,9 @@ class RoomGauges(Protocol):
     @property
     def evictions(self) -> collections.Counter[str]: ...  # reason -> members closed by the server
 
+    @property
+    def messages_sent(self) -> int: ...  # messages sent to members, counted by the room itself
+
 
 TRAFFIC = Traffic()
 _rooms: list[RoomGauges] = []  # at most one: the room whose gauges /metrics shows
@@ -74,10 +77,13 @@ class _AppCollector:
             "wsharness_messages_received", "Messages received from clients", labels=["endpoint"])
         sent = CounterMetricFamily(
             "wsharness_messages_sent", "Messages sent to clients", labels=["endpoint"])
+        messages_out = TRAFFIC.messages_out.copy()
+        if _rooms:
+            messages_out["chat"] += _rooms[0].messages_sent
         for endpoint in ENDPOINTS:
             open_connections.add_metric([endpoint], TRAFFIC.open_connections[endpoint])
             received.add_metric([endpoint], TRAFFIC.messages_in[endpoint])
-            sent.add_metric([endpoint], TRAFFIC.messages_out[endpoint])
+            sent.add_metric([endpoint], messages_out[endpoint])
         yield from (open_connections, received, sent)
         if not _rooms:
             return

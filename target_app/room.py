@@ -23,7 +23,6 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect, status
 
 from target_app.messages import close_quietly
-from target_app.metrics import TRAFFIC
 
 SEND_BUFFER_ENV = "WSHARNESS_SEND_BUFFER"
 STALL_ENV = "WSHARNESS_STALL_S"
@@ -111,7 +110,6 @@ class Member:
                 waiting = send.send(None)
             except StopIteration:
                 self.sent += 1
-                TRAFFIC.messages_out["chat"] += 1
                 return True
             except (WebSocketDisconnect, RuntimeError, OSError):
                 self._discard()
@@ -132,14 +130,13 @@ class Member:
             await self._room.wait()
 
     async def _send_queued(self) -> None:
-        outbox, send, sent = self._outbox, self.websocket.send_text, TRAFFIC.messages_out
+        outbox, send = self._outbox, self.websocket.send_text
         popleft, size_of = outbox.popleft, sys.getsizeof
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             while True:
                 if not outbox:
                     self._queued.clear()
                     await self._queued.wait()
-                before = self.sent
                 while outbox:
                     started, self._started = self._started, None
                     await (started or send(outbox[0]))
@@ -148,7 +145,6 @@ class Member:
                     if self._full and self.queued_bytes < self._limit:
                         self._full = False
                         self._room.set()
-                sent["chat"] += self.sent - before
         self._discard()  # the client is gone: nobody waits on this buffer any more
 
     def stalled(self, now: float, stall_s: float) -> bool:
@@ -192,6 +188,8 @@ class Room:
         self.evictions: collections.Counter[str] = collections.Counter()  # reason -> members
         self._members: dict[Member, None] = {}  # insertion-ordered set
         self._watch: asyncio.Task[None] | None = None
+        self._connected: set[Member] = set()  # joined and not yet stopped
+        self._sent_to_departed = 0
         self._leaving: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
@@ -204,12 +202,17 @@ class Room:
     def queued_bytes(self) -> int:
         return sum(member.queued_bytes for member in self._members)
 
+    @property
+    def messages_sent(self) -> int:
+        return self._sent_to_departed + sum(member.sent for member in self._connected)
+
     def member(self, websocket: WebSocket, client_id: int) -> Member:
         return Member(websocket, client_id, self.limits)
 
     async def take_part(self, member: Member, messages: AsyncIterator[str]) -> None:
         """Join, then relay each message the member sends until it leaves or is evicted."""
         self._members[member] = None
+        self._connected.add(member)
         watch = self._watch
         if watch is None or watch.done() or watch.get_loop() is not asyncio.get_running_loop():
             self._watch = asyncio.create_task(self._watch_stalls())
@@ -224,6 +227,8 @@ class Room:
         finally:
             await self.leave(member)
             await member.stop()
+            self._connected.discard(member)
+            self._sent_to_departed += member.sent
 
     async def broadcast(self, text: str) -> None:
         """Queue text for every member, waiting for room in each full buffer in turn."""
