@@ -213,14 +213,9 @@ def stop_embedded() -> None:
 # -- workers ----------------------------------------------------------------------------------
 
 def _on_collect(environment: Any, msg: Any, **_: Any) -> None:
-    """The master asks for this worker's measurements: its users stop first (a master that
-    quits does not stop them), so their closes are counted."""
+    """The master asks for this worker's measurements."""
     runner = environment.runner
-    runner.stop()
-    RECORDER.freeze(environment.stats)
-    snapshot = empty_snapshot() if PROCESS.collected else RECORDER.snapshot()
-    PROCESS.collected = True
-    _kill_greenlets()
+    snapshot = _end_worker_run(environment)
     data = msg.data or {}
     if data.get("write_snapshot"):
         _write_worker_snapshot(Path(data["run_dir"]), runner.client_id, snapshot)
@@ -228,19 +223,26 @@ def _on_collect(environment: Any, msg: Any, **_: Any) -> None:
 
 
 def _on_worker_quitting(environment: Any, **_: Any) -> None:
-    """A worker quitting before the master asked (Ctrl-C, SIGTERM): stop its users and send
-    what it measured, unasked."""
-    runner = environment.runner
+    """A worker quitting before the master asked (Ctrl-C, SIGTERM) sends what it measured,
+    unasked."""
     if PROCESS.collected:
         return
-    runner.stop()
-    RECORDER.freeze(environment.stats)
-    PROCESS.collected = True
-    _kill_greenlets()
+    snapshot = _end_worker_run(environment)
     try:
-        runner.send_message(SNAPSHOT, {"snapshot": RECORDER.snapshot()})
+        environment.runner.send_message(SNAPSHOT, {"snapshot": snapshot})
     except Exception as exc:  # the master is gone: nothing left to send to
         logger.warning("wsharness: this worker's measurements could not be sent: %s", exc)
+
+
+def _end_worker_run(environment: Any) -> Snapshot:
+    """Stop this worker's users (a master that quits does not stop them, and their closes
+    count), freeze its measurements and return them; empty if they were sent already."""
+    environment.runner.stop()
+    RECORDER.freeze(environment.stats)
+    snapshot = empty_snapshot() if PROCESS.collected else RECORDER.snapshot()
+    PROCESS.collected = True
+    _kill_greenlets()
+    return snapshot
 
 
 def _write_worker_snapshot(run_dir: Path, client_id: str, snapshot: Snapshot) -> None:
@@ -296,9 +298,10 @@ def _collect_from_workers(runner: MasterRunner, run: Run, merged: Merged) -> Non
     for client_id in ids - run.snapshots.keys():
         run.lost.setdefault(client_id, "no measurements" if _connected(runner, client_id)
                             else "quit without its measurements")
-    if run.lost.keys() - run.snapshots.keys():
+    missing = run.lost.keys() - run.snapshots.keys()
+    if missing:
         logger.warning("wsharness: no measurements from %d lost worker(s): %s",
-                       len(run.lost), ", ".join(sorted(run.lost)))
+                       len(missing), ", ".join(sorted(missing)))
     for snapshot in run.snapshots.values():
         merged.add(snapshot)
 
