@@ -258,8 +258,8 @@ def _write_worker_snapshot(run_dir: Path, client_id: str, snapshot: Snapshot) ->
 
 def _on_snapshot(environment: Any, msg: Any, **_: Any) -> None:
     run = PROCESS.collecting or PROCESS.run  # unasked: the worker quit before the run ended
-    if run is not None:
-        run.snapshots[msg.node_id] = msg.data["snapshot"]
+    if run is not None:  # the first counts: asked after it sent unasked, a worker sends empty
+        run.snapshots.setdefault(msg.node_id, msg.data["snapshot"])
 
 
 def _connected(runner: MasterRunner, client_id: str) -> bool:
