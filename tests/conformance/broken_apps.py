@@ -1,7 +1,7 @@
 """Small FastAPI apps that speak PROTOCOL.md, each but `conforming` breaking one rule of it.
 
 `pytest conformance --app tests.conformance.broken_apps:NAME` must fail each broken app with the
-rule it breaks named in the output (see test_suite_catches_broken_apps.py).
+rule it breaks named in the output (see test_broken_apps.py).
 """
 
 # No `from __future__ import annotations`: FastAPI must see the local Depends() at runtime.

@@ -1,5 +1,8 @@
 """Target options: bad values give one clear line and exit 4; --url checks a running server."""
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 from target_app.launch import free_port, serve
 from tests.conformance.suite import REPO, run_suite
 
@@ -37,13 +40,29 @@ def test_a_url_with_another_scheme_is_a_usage_error() -> None:
     assert_one_clear_line(result.stderr, "--url", "http://host:port")
 
 
-def test_url_checks_a_running_server_on_the_wire_and_skips_in_process_checks() -> None:
+def test_url_checks_a_running_server_on_the_wire_and_skips_in_process_checks(
+        tmp_path: Path) -> None:
+    junit = tmp_path / "suite.xml"
     with serve("tests.conformance.broken_apps:conforming", cwd=REPO) as server:
-        result = run_suite("--url", server.url, "-m", "contract", "-k", "refused", "-rs",
-                           "--hypothesis-profile", "smoke")
+        result = run_suite("--url", server.url, "-m", "contract", "-k", "refused",
+                           "--hypothesis-profile", "smoke", f"--junitxml={junit}")
     assert result.returncode == 0, result.stdout[-3000:]
-    assert "needs the app in-process" in result.stdout
-    assert "wire-url" in result.stdout or " passed" in result.stdout
+    outcomes: dict[str, list[str]] = {"passed": [], "skipped": []}
+    for case in ET.parse(junit).iter("testcase"):
+        skipped = case.find("skipped")
+        if skipped is None:
+            outcomes["passed"].append(case.get("name", ""))
+        else:
+            assert "needs the app in-process" in skipped.get("message", "")
+            outcomes["skipped"].append(case.get("name", ""))
+    # the three refusals, each checked on the wire at --url and skipped in-process
+    assert sorted(outcomes["passed"]) == [
+        "test_non_int_client_id_refused_wire[wire-url]", "test_non_int_q_refused_wire[wire-url]",
+        "test_refused_without_credentials_wire[wire-url]"]
+    assert sorted(outcomes["skipped"]) == [
+        "test_non_int_client_id_refused_in_process[in-process]",
+        "test_non_int_q_refused_in_process[in-process]",
+        "test_refused_without_credentials_in_process[in-process]"]
 
 
 def test_a_stall_limit_that_is_not_positive_is_a_usage_error() -> None:
