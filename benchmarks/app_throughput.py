@@ -61,7 +61,6 @@ TIMEOUT_S = 10.0  # one reply or copy, and a client's silence before it counts t
 FANOUT_DEADLINE_S = 300.0
 MAX_ROUND_TRIPS_PER_CONNECTION = 10_000_000
 ECHO_PREFIX = "Message text was: "
-NORMAL_CLOSE = 1000
 
 
 def echo(params: Params) -> Params:

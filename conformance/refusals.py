@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
+from websockets.frames import CloseCode
 
 from conformance.client import describe_status, handshake_status, run, scaled
 from conformance.mismatch import SpecMismatch
 from conformance.targets import WireTarget
 
 CHECK_TIMEOUT_S = scaled(30.0)
-REFUSED_ON_THE_WIRE = 403
-POLICY_VIOLATION = 1008
-REFUSED_IN_PROCESS = f"closed with code {POLICY_VIOLATION} before accept"
+REFUSED_ON_THE_WIRE = HTTPStatus.FORBIDDEN
+REFUSED_IN_PROCESS = f"closed with code {int(CloseCode.POLICY_VIOLATION)} before accept"
 
 
 def describe_handshake(url: str, cookie: str | None) -> str:
@@ -25,7 +27,7 @@ def expect_refused_on_the_wire(wire: WireTarget, path: str, cookie: str | None,
     status = run(handshake_status(url, cookie), CHECK_TIMEOUT_S)
     if status != REFUSED_ON_THE_WIRE:
         raise SpecMismatch(rule, sent=describe_handshake(url, cookie),
-                           expected="refused before accept: HTTP 403",
+                           expected=f"refused before accept: HTTP {int(REFUSED_ON_THE_WIRE)}",
                            arrived=describe_status(status))
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
+from websockets.frames import Close
+
 from reports import charts, page
 from reports.charts import Series
 from reports.junit import JUNIT_FILE, Conformance, load_junit
@@ -22,13 +24,6 @@ from reports.summary import lost_worker_lines, summary_markdown
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.md"
-CLOSE_CODE_NAMES = {
-    "1000": "normal closure", "1001": "going away", "1002": "protocol error",
-    "1003": "unsupported data", "1005": "no status", "1006": "abnormal closure",
-    "1007": "invalid data", "1008": "policy violation", "1009": "message too big",
-    "1011": "internal error", "1012": "service restart", "1013": "try again later",
-    "403": "handshake refused (HTTP 403)",
-}
 KIND_SECTIONS: dict[MetricKind, tuple[str, str]] = {
     "rtt": ("Round-trip time", "message round trip"),
     "connect": ("Connect time", "WebSocket handshake"),
@@ -159,13 +154,21 @@ def rtt_timeline_chart(results: Results) -> str:
 def close_and_error_charts(results: Results) -> list[str]:
     codes = sorted(results["close_codes"].items(), key=lambda item: -item[1])
     errors = sorted(results["errors"].items(), key=lambda item: -item[1])
-    code_bars = [(f"{code} {CLOSE_CODE_NAMES.get(code, '')}".strip(), n) for code, n in codes]
+    code_bars = [(close_code_label(code), n) for code, n in codes]
     return [
         charts.bar_chart("chart-close-codes", "Close codes", code_bars, value_label="closes",
                          empty_text="no connection closed"),
         charts.bar_chart("chart-errors", "Errors by kind", errors, value_label="errors",
                          empty_text="no errors"),
     ]
+
+
+def close_code_label(code: str) -> str:
+    """`1000 (OK)`, `1013 (try again later)`, `4000 (private use)`: the code with websockets'
+    explanation of it. A handshake refused before accept never had a close code: the
+    refusals a run expects are its `connect ... (no credentials)` metric, the others its
+    `refused` errors."""
+    return str(Close(int(code), "")) if code.isdigit() else code
 
 
 def conformance_parts(conformance: Conformance | None) -> list[str]:

@@ -122,3 +122,10 @@ def test_lost_workers_of_the_wrong_shape_are_refused(tmp_path: Path) -> None:
     document["lost_workers"] = [{"index": 1}]  # type: ignore[typeddict-item]
     with pytest.raises(ResultsError, match="lost_workers"):
         factory.run_dir(tmp_path, document)
+
+
+def test_close_codes_are_shown_with_websockets_names_for_them(make_run: MakeRun) -> None:
+    document = factory.results(close_codes={"1000": 40, "1013": 2, "4000": 1})
+    html = render_run(make_run(document=document))[0].read_text()
+    for label in ("1000 (OK)", "1013 (try again later)", "4000 (private use)"):
+        assert label in html

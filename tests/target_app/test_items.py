@@ -8,11 +8,10 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.exceptions import InvalidStatus
+from websockets.frames import CloseCode
 
 from tests.target_app.conftest import RunningApp
 from tests.target_app.wire import open_socket, receive_texts
-
-POLICY_VIOLATION = 1008
 
 
 def replies(credential: str, item_id: str, message: str, q: int | None = None) -> list[str]:
@@ -50,7 +49,7 @@ def test_credentials_in_process(client: TestClient, query: str, cookies: dict[st
 def test_refused_with_1008_in_process(client: TestClient, path: str) -> None:
     with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect(path):
         pass
-    assert refused.value.code == POLICY_VIOLATION
+    assert refused.value.code == CloseCode.POLICY_VIOLATION
 
 
 @pytest.mark.parametrize("path", ["/items/foo/ws", "/items/foo/ws?token=t&q=bar"])
