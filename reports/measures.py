@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from reports.charts import PERCENTILE_DECADES, percentile_to_x
-from reports.results import Metric, Results, TimelinePoint, decode_histogram
+from reports.results import Metric, Results, decode_histogram
 
 CURVE_POINTS = 96
-EPOCH_LIKE_S = 1e8  # timeline `t` above this is a Unix time, below it seconds since start
 
 
 def run_duration_s(results: Results) -> float | None:
@@ -36,14 +35,6 @@ def error_share(metric: Metric) -> float:
 
 def throughput_per_s(metric: Metric, duration_s: float | None) -> float | None:
     return metric["count"] / duration_s if duration_s else None
-
-
-def timeline_seconds(timeline: list[TimelinePoint]) -> list[float]:
-    """x positions of timeline points: seconds since the run started."""
-    if not timeline:
-        return []
-    origin = timeline[0]["t"] if timeline[0]["t"] > EPOCH_LIKE_S else 0.0
-    return [p["t"] - origin for p in timeline]
 
 
 def percentile_curve(metric: Metric) -> list[tuple[float, float]]:

@@ -17,7 +17,6 @@ from reports.measures import (
     percentile_curve,
     run_duration_s,
     throughput_per_s,
-    timeline_seconds,
 )
 from reports.results import MetricKind, Results, load_results, results_path
 from reports.summary import lost_worker_lines, summary_markdown
@@ -109,11 +108,9 @@ def metrics_table(results: Results) -> str:
 
 def throughput_charts(results: Results) -> list[str]:
     timeline = results["timeline"]
-    xs = timeline_seconds(timeline)
-    sent = Series("sent / s", [(x, p["sent_per_s"]) for x, p in zip(xs, timeline, strict=True)])
-    received = Series("received / s",
-                      [(x, p["received_per_s"]) for x, p in zip(xs, timeline, strict=True)])
-    users = Series("users", [(x, float(p["users"])) for x, p in zip(xs, timeline, strict=True)])
+    sent = Series("sent / s", [(p["t"], p["sent_per_s"]) for p in timeline])
+    received = Series("received / s", [(p["t"], p["received_per_s"]) for p in timeline])
+    users = Series("users", [(p["t"], float(p["users"])) for p in timeline])
     return [
         charts.line_chart("chart-throughput", "Messages per second", [sent, received],
                           x_label="seconds since start", y_label="messages / s"),
@@ -141,11 +138,9 @@ def kind_section(results: Results, kind: MetricKind) -> str:
 
 def rtt_timeline_chart(results: Results) -> str:
     timeline = results["timeline"]
-    xs = timeline_seconds(timeline)
-    pairs = list(zip(xs, timeline, strict=True))
     series = [
-        Series("p50", [(x, v) for x, p in pairs if (v := p["p50_ms"]) is not None]),
-        Series("p99", [(x, v) for x, p in pairs if (v := p["p99_ms"]) is not None]),
+        Series("p50", [(p["t"], v) for p in timeline if (v := p["p50_ms"]) is not None]),
+        Series("p99", [(p["t"], v) for p in timeline if (v := p["p99_ms"]) is not None]),
     ]
     return charts.line_chart("chart-rtt-timeline", "Round trip over time (per interval)",
                              series, x_label="seconds since start", y_label="ms")

@@ -48,7 +48,7 @@ class Metric(TypedDict):
 
 
 class TimelinePoint(TypedDict):
-    t: float
+    t: float  # seconds since the run started (the whole second the point covers)
     users: int
     sent_per_s: float
     received_per_s: float
