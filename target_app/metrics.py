@@ -45,7 +45,8 @@ class Traffic:
 
 
 class RoomGauges(Protocol):
-    def __len__(self) -> int: ...  # members in the room
+    @property
+    def member_count(self) -> int: ...  # members in the room
 
     @property
     def queued_bytes(self) -> int: ...  # bytes waiting in members' send buffers
@@ -89,7 +90,7 @@ class _AppCollector:
             return
         room = _rooms[0]
         yield GaugeMetricFamily("wsharness_room_members", "Members of the chat room",
-                                value=len(room))
+                                value=room.member_count)
         yield GaugeMetricFamily("wsharness_queued_bytes",
                                 "Bytes waiting in chat members' send buffers",
                                 value=room.queued_bytes)

@@ -192,11 +192,9 @@ class Room:
         self._sent_to_departed = 0
         self._leaving: set[asyncio.Task[None]] = set()
 
-    def __len__(self) -> int:
+    @property
+    def member_count(self) -> int:
         return len(self._members)
-
-    def __contains__(self, member: Member) -> bool:
-        return member in self._members
 
     @property
     def queued_bytes(self) -> int:
