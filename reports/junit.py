@@ -1,8 +1,4 @@
-"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module.
-
-A test that records a `group` property (`record_property("group", "contract")`, e.g. from a
-marker) is counted in that group instead.
-"""
+"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module."""
 
 from __future__ import annotations
 
@@ -91,10 +87,8 @@ def _cases(elements: Iterable[ET.Element]) -> Iterable[TestCase]:
                 outcome = OUTCOME_OF_TAG[child.tag]
                 message = _first_line(child.get("message") or child.text or "")
                 break
-        group = element.find("properties/property[@name='group']")
-        yield TestCase(group.get("value", "?") if group is not None
-                       else group_of(element.get("classname", "")),
-                       element.get("name", "?"), outcome, message)
+        yield TestCase(group_of(element.get("classname", "")), element.get("name", "?"),
+                       outcome, message)
 
 
 def _first_line(text: str) -> str:

@@ -43,8 +43,7 @@ SAMPLE_SUITE = {
         "    def test_left_once(self): pass\n"
     ),
     "test_framing.py": (
-        "def test_grouped_by_property(record_property):\n"
-        "    record_property('group', 'protocol')\n"
+        "def test_masked(): pass\n"
     ),
 }
 

@@ -48,7 +48,7 @@ def test_the_report_renders_without_console_errors(browser: Any, make_run: MakeR
     assert len(lines[0].get_attribute("points").split()) > 50
     rows = browser.find_elements(By.CSS_SELECTOR, "#conformance-groups tbody tr")
     groups = [r.find_element(By.TAG_NAME, "td").text for r in rows]
-    assert groups == ["protocol", "test_chat", "test_echo"]
+    assert groups == ["test_chat", "test_echo", "test_framing"]
 
 
 def test_the_history_page_renders_without_console_errors(browser: Any,
