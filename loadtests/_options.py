@@ -57,8 +57,9 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--message-rate", type=_non_negative, default=DEFAULT_MESSAGE_RATE,
                        metavar="PER_S",
                        help="Target messages per second per user, each user at a random "
-                            "phase; overrides --think-time (default 20; 0: closed loop, as "
-                            "fast as replies come).")
+                            "phase (default 20; 0: closed loop, as fast as replies come). "
+                            "--think-time, when given, replaces it (with it, a rate other than 0 "
+                            "or the default is an error).")
     group.add_argument("--chat-room-size", type=_positive_int, default=1, metavar="N",
                        help="Connections each ChatUser holds in the chat room: it speaks on "
                             "one and listens on all, so the room holds users x N (default 1).")

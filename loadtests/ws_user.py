@@ -218,7 +218,8 @@ class WebSocketUser(User):
     # -- pacing, bounds and failures --------------------------------------------------------
 
     def pace(self) -> None:
-        """Count one message against --max-messages and wait per --message-rate/--think-time."""
+        """Count one message against --max-messages, then wait: --think-time if given, else
+        until the next message is due at --message-rate."""
         self.messages_left -= 1
         if self.messages_left <= 0:
             raise StopUser
