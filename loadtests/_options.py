@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,20 @@ def add_arguments(parser: Any) -> None:
                             "(to check the merge).")
 
 
+CHECKED: dict[str, Callable[[str], Any]] = {  # a setting -> its option's type, which checks
+    "message_size": _positive_int, "think_time": _non_negative, "message_rate": _non_negative,
+    "chat_room_size": _positive_int, "bad_credentials": _share, "ws_timeout": _positive,
+    "max_messages": _positive_int}
+
+
+def _checked(name: str, value: Any) -> Any:
+    """value as the option `name` takes it from the command line; ValueError naming it if bad."""
+    try:
+        return CHECKED[name](str(value))
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"--{name.replace('_', '-')}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     message_size: int = 32
@@ -107,21 +122,19 @@ class Settings:
             value = getattr(options, name, default) if options is not None else default
             if value is None or value == "":
                 value = default
-            values[name] = type(default)(value) if not isinstance(default, bool) else \
-                value in (True, "true", "True", "on", "1")
+            if isinstance(default, bool):
+                values[name] = value in (True, "true", "True", "on", "1")
+            elif name in CHECKED:
+                values[name] = _checked(name, value)
+            else:
+                values[name] = type(default)(value)
         settings = cls(**values)
         settings.validate()
         return settings
 
     def validate(self) -> None:
-        for name, check in (("message_size", _positive_int), ("think_time", _non_negative),
-                            ("message_rate", _non_negative), ("chat_room_size", _positive_int),
-                            ("bad_credentials", _share), ("ws_timeout", _positive),
-                            ("max_messages", _positive_int)):
-            try:
-                check(str(getattr(self, name)))
-            except argparse.ArgumentTypeError as exc:
-                raise ValueError(f"--{name.replace('_', '-')}: {exc}") from None
+        for name in CHECKED:
+            _checked(name, getattr(self, name))
         if self.think_time and self.message_rate not in (0, DEFAULT_MESSAGE_RATE):
             raise ValueError("--think-time and --message-rate both pace the users: give one")
         if self.shape and self.shape not in SHAPES:
