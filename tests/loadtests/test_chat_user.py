@@ -1,17 +1,82 @@
-"""A ChatUser that cannot join the whole room: what it joined is closed again, its readers
-stop, it retries after the backoff, and nothing prints a traceback."""
+"""ChatUser: what its fan-out times, copy by copy, against the reference app; and a ChatUser
+that cannot join the whole room: what it joined is closed again, its readers stop, it retries
+after the backoff, and nothing prints a traceback."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import time
 import urllib.request
 from pathlib import Path
 
+import gevent
+from locust.env import Environment
+
+from loadtests._recorder import RECORDER
+from loadtests._wsclient import Connection
+from loadtests.chat_user import MACHINE, NAME, ChatUser
+from loadtests.ws_user import now_ns
 from reports.results import load_results
 from target_app.launch import serve
-from tests.loadtests.running import REPO, LiveRun, only_run_dir, stats_row
+from tests.loadtests.running import REPO, TIMEOUT_SCALE, LiveRun, only_run_dir, stats_row
+from tests.target_app.test_metrics import MEMBERS
+from tests.target_app.test_metrics import wait_for as wait_for_metrics
 
 USERS = 3
+ROOM = 3  # the in-process user's connections: it speaks on one and listens on all
+SPOKEN = 12  # messages the user sends
+FROM_ANOTHER_PROCESS = 7  # messages tagged as sent by another process of this machine
+FROM_ANOTHER_MACHINE = 5  # messages tagged as sent from another machine (another clock)
+WAIT_S = 30 * TIMEOUT_SCALE
+
+
+def drain(connection: Connection) -> None:
+    """Read everything the room sends this client, so it is never a stalled member."""
+    while True:
+        connection.recv(WAIT_S)
+
+
+def test_a_chat_user_times_each_copy_sent_on_this_machine_but_not_its_own_echo() -> None:
+    """Copies of its own messages on its other connections, and every copy from another
+    process of this machine, are timed once each; its `You wrote` replies are its round trips;
+    the copy its speaker gets of its own message, and copies from another machine, are not."""
+    RECORDER.reset()
+    environment = Environment(user_classes=[ChatUser], parsed_options=argparse.Namespace(
+        chat_room_size=ROOM, message_rate=0))
+    with serve() as server:
+        environment.host = server.url
+        user = ChatUser(environment)
+        user.on_start()
+        other = Connection.open(f"{server.ws_url}/ws/1", timeout_s=WAIT_S)
+        reader = gevent.spawn(drain, other)
+        try:
+            user.join()
+            wait_for_metrics(server, {MEMBERS: ROOM + 1})  # every connection is in the room
+            for sequence in range(FROM_ANOTHER_PROCESS):
+                other.send_text(f"{MACHINE}.1.1|{sequence}|{now_ns()} from another process")
+            for sequence in range(FROM_ANOTHER_MACHINE):
+                other.send_text(f"elsewhere.1.1|{sequence}|{now_ns()} from another machine")
+            for _ in range(SPOKEN):
+                user.speak()
+            # the speaker: a reply and a copy per message it sent; every connection: a copy
+            # of each message from the others
+            expected = SPOKEN + ROOM * (SPOKEN + FROM_ANOTHER_PROCESS + FROM_ANOTHER_MACHINE)
+            deadline = time.monotonic() + WAIT_S
+            while RECORDER.received < expected:
+                assert time.monotonic() < deadline, f"{RECORDER.received} of {expected} read"
+                gevent.sleep(0.01)
+            fanout = RECORDER.samples("fanout", NAME)
+            assert len(fanout) == (ROOM - 1) * SPOKEN + ROOM * FROM_ANOTHER_PROCESS
+            assert all(delay > 0 for delay in fanout)
+            assert len(RECORDER.samples("rtt", NAME)) == SPOKEN
+            assert RECORDER.received == expected
+            assert not RECORDER.errors
+        finally:
+            user.on_stop()
+            reader.kill()
+            other.close()
+            RECORDER.reset()
 
 
 def test_a_chat_user_whose_join_is_refused_holds_nothing_open_and_retries(
