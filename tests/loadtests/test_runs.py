@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -14,17 +15,24 @@ import pytest
 
 from reports.results import PERCENTILES, Metric, Results, decode_histogram, load_results
 from target_app.launch import free_port
+from tests.loadtests import stalling_app
 from tests.loadtests.running import (
     REPO,
     RUN_TIMEOUT_S,
+    LiveRun,
     locust_command,
     only_run_dir,
     results_of,
     run_locust,
+    stats_row,
     two_workers,
 )
+from tests.target_app.test_metrics import RECEIVED, key, scrape_url
 
 RUN = ("-t", "3s")
+SERVING = re.compile(r"wsharness: serving \S+ at (http://\S+) for this run")
+RATE_PER_S = 20
+HELD_BACK_MS = 500
 
 
 def check_metric(metric: Metric) -> None:
@@ -73,7 +81,8 @@ def test_auth_user_checks_replies_and_refusals(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workers", [False, True], ids=["single", "two-workers"])
 def test_chat_user_measures_fan_out_to_the_other_clients(tmp_path: Path, workers: bool) -> None:
-    """Two workers share the machine's clock: copies from the other process are timed too."""
+    """Fan-out is timed in one process and with two, and merged; which copies are timed, one
+    by one, is test_chat_user's."""
     processes = two_workers() if workers else ()
     results = results_of(run_locust("-u", "3", "-r", "3", *RUN, *processes, "ChatUser",
                                     "--chat-room-size", "2", report_dir=tmp_path), tmp_path)
@@ -86,7 +95,6 @@ def test_chat_user_measures_fan_out_to_the_other_clients(tmp_path: Path, workers
     sent = results["run"]["settings"]["messages_sent"]
     others = 6 - 1  # every message reaches the room's other five connections
     assert fanout["count"] <= others * sent
-    assert fanout["count"] >= 0.8 * others * rtt["count"]
 
 
 def test_step_shape_raises_users_over_the_run(tmp_path: Path) -> None:
@@ -166,17 +174,27 @@ def test_max_messages_bounds_each_user(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_ends_the_run_with_its_results_and_no_failures(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        locust_command("--headless", "--report-dir", str(tmp_path), "-u", "2", "-r", "2",
-                       "-t", "60s", "EchoUser"),
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)  # let the run start; what follows holds whenever the interrupt comes
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
-    assert process.returncode == 0, stderr[-3000:]
+    """Interrupted once the embedded target has seen a round trip done: what follows holds
+    whenever the interrupt comes. The wait watches the target, not the run's output: a Ctrl-C
+    lands in whatever greenlet runs, and a greenlet that has just written a line is still
+    running (Locust's table printer swallows the interrupt, and the run goes on to its end)."""
+    with LiveRun("-u", "2", "-r", "2", "-t", "60s", "--only-summary", "EchoUser",
+                 report_dir=tmp_path) as run:
+        run.wait_for(lambda lines: any(SERVING.search(line) for line in lines),
+                     "the embedded target served")
+        [target] = [found[1] for line in run.lines if (found := SERVING.search(line))]
+        echoes = key(RECEIVED, endpoint="echo")
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while scrape_url(target).get(echoes, 0) < 3:  # one user's second message: one echo done
+            assert time.monotonic() < deadline, "no round trip reached the target"
+            time.sleep(0.05)
+        run.process.send_signal(signal.SIGINT)
+        code = run.finish()
+    assert code == 0, run.stderr[-3000:]
     results = load_results(only_run_dir(tmp_path))
     assert results["errors"] == {}  # the embedded target went only after the users
     assert set(results["close_codes"]) <= {"1000"}
+    assert results["metrics"]["rtt /ws"]["count"] > 0
 
 
 def test_paced_users_stop_cleanly_mid_pause(tmp_path: Path) -> None:
@@ -201,18 +219,30 @@ def test_users_are_paced_by_default_and_think_time_replaces_the_default_rate(
 
 
 def test_a_stall_counts_for_every_message_it_held_back(tmp_path: Path) -> None:
-    """Paced at 20/s, a reply held 1 s makes the next ~19 sends late; their round trips
-    count from when each was due (no coordinated omission), not just the stalled one."""
-    results = results_of(run_locust("-u", "1", "-r", "1", *RUN, "--target-app",
-                                    "tests.loadtests.stalling_app:app", "EchoUser",
-                                    report_dir=tmp_path), tmp_path)
-    rtt = results["metrics"]["rtt /ws"]
+    """Paced at 20/s, a reply held 1 s makes the next sends late; each late round trip counts
+    from when its message was due (no coordinated omission), not from its send. The j-th
+    message after the stalled one was due j periods after it, so its round trip is at least
+    the stall less j periods: 10 messages after the stall are still 500 ms or more."""
+    messages = stalling_app.STALLED_REPLY + 20
+    with LiveRun("-u", "1", "-r", "1", "-t", "60s", "--message-rate", str(RATE_PER_S),
+                 "--max-messages", str(messages), "--target-app",
+                 "tests.loadtests.stalling_app:app", "EchoUser", report_dir=tmp_path) as run:
+        run.wait_for(lambda lines: stats_row(lines, "WS RTT", "/ws")[0] >= messages,
+                     f"the user's {messages} round trips")
+        run.process.send_signal(signal.SIGTERM)  # handled apart from whatever greenlet runs
+        code = run.finish()
+    assert code == 0, run.stderr[-3000:]
+    rtt = load_results(only_run_dir(tmp_path))["metrics"]["rtt /ws"]
     assert rtt["errors"] == 0
-    held_back = sum(step.count_added_in_this_iter_step  # microseconds
-                    for step in decode_histogram(rtt["hdr"]).get_recorded_iterator()
-                    if step.value_iterated_to >= 400_000)
-    assert held_back >= 8  # without the correction: 1, the stalled reply itself
-    assert rtt["percentiles_ms"]["100"] >= 1000  # the stalled reply itself
+    assert rtt["count"] == messages  # --max-messages: each user sends that many, no more
+    stall_ms, period_ms = round(stalling_app.STALL_S * 1000), 1000 // RATE_PER_S
+    histogram = decode_histogram(rtt["hdr"])  # microseconds
+    held_back = sum(step.count_added_in_this_iter_step
+                    for step in histogram.get_recorded_iterator()
+                    if step.value_iterated_to >= HELD_BACK_MS * 1000)
+    # the stalled reply, and the messages due while it was held; without the correction: 1
+    assert held_back >= 1 + (stall_ms - HELD_BACK_MS) // period_ms
+    assert histogram.get_max_value() >= stall_ms * 1000  # the stalled reply itself
 
 
 def test_think_time_with_another_rate_is_one_line_and_a_failure(tmp_path: Path) -> None:

@@ -8,7 +8,9 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,23 +35,22 @@ def post(url: str, form: dict[str, str] | None = None) -> bytes:
         return body
 
 
-def wait_for_workers(base: str, count: int) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while count and time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{base}/worker-count", timeout=WAIT_S) as response:
-            if json.loads(response.read())["worker_count"] >= count:
-                return
-        time.sleep(0.2)
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=WAIT_S) as response:
+        return json.loads(response.read())
 
 
-def wait_for(path_glob: str, directory: Path) -> Path:
+def wait_until(found: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        found = list(directory.glob(path_glob))
-        if found:
-            return found[0]
+    while not found():
+        assert time.monotonic() < deadline, f"no {what} after {WAIT_S}s"
         time.sleep(0.1)
-    raise AssertionError(f"no {path_glob} in {directory} after {WAIT_S}s")
+
+
+def round_trips(base: str) -> int:
+    """The round trips the web UI's statistics show so far."""
+    return sum(row["num_requests"] for row in get_json(f"{base}/stats/requests")["stats"]
+               if (row["method"], row["name"]) == ("WS RTT", "/ws"))
 
 
 @pytest.mark.parametrize("workers", [False, True], ids=["single", "two-workers"])
@@ -64,18 +65,21 @@ def test_a_run_from_the_web_ui_with_an_option_from_its_form(
     try:
         wait_until_listening("127.0.0.1", port, WAIT_S)
         base = f"http://127.0.0.1:{port}"
-        wait_for_workers(base, 2 if processes else 0)
+        if processes:
+            wait_until(lambda: get_json(f"{base}/worker-count")["worker_count"] >= 2,
+                       "two workers")
         started = json.loads(post(f"{base}/swarm", {
             "user_count": "2", "spawn_rate": "2", "host": "", "message_size": "64"}))
         assert started["success"], started
-        time.sleep(2)
+        wait_until(lambda: round_trips(base) > 0, "round trip in the web UI's statistics")
         post(f"{base}/stop")
-        results = load_results(wait_for("*/results.json", tmp_path).parent)
+        wait_until(lambda: any(tmp_path.glob("*/results.json")), "results.json")
+        results = load_results(only_run_dir(tmp_path))
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=WAIT_S)
     assert "Traceback" not in stderr, stderr[-3000:]
-    assert only_run_dir(tmp_path) == tmp_path / results["run"]["id"]
+    assert only_run_dir(tmp_path).name == results["run"]["id"]
     assert results["run"]["settings"]["message_size"] == 64
     assert results["run"]["users"] == 2
     assert results["metrics"]["rtt /ws"]["count"] > 0

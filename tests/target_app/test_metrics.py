@@ -38,7 +38,12 @@ def key(name: str, **labels: str) -> str:
 
 
 def scrape(server: Server) -> Samples:
-    with urllib.request.urlopen(f"{server.url}/metrics", timeout=TIMEOUT_S) as response:
+    return scrape_url(server.url)
+
+
+def scrape_url(url: str) -> Samples:
+    """The samples of url/metrics (a server of the default app at http://host:port)."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=TIMEOUT_S) as response:
         assert response.headers["Content-Type"] == CONTENT_TYPE_LATEST
         text = response.read().decode()
     return {key(sample.name, **sample.labels): sample.value
