@@ -15,7 +15,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.client import scaled
 from conformance.spec import DEFAULT_STALL_S, STALL_ENV
 from conformance.targets import (
     DEFAULT_APP,
@@ -26,6 +25,7 @@ from conformance.targets import (
     parse_url,
 )
 from target_app.launch import WS_IMPLS, LaunchError, serve
+from wsharness.timeouts import scaled
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from target_app._tied import tied_command
+from wsharness.timeouts import scaled
 
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
-STARTUP_TIMEOUT_S = 20.0 * float(os.environ.get("WSHARNESS_TIMEOUT_SCALE", "1"))
+STARTUP_TIMEOUT_S = scaled(20.0)
 
 
 class LaunchError(RuntimeError):

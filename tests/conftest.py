@@ -8,6 +8,9 @@ import pytest
 from selenium import webdriver
 
 from tests.browser import headless_chromium
+from wsharness.timeouts import timeout_scale
+
+timeout_scale()  # a bad WSHARNESS_TIMEOUT_SCALE ends the run here, in one line
 
 
 @pytest.fixture(scope="session")

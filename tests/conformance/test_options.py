@@ -50,3 +50,10 @@ def test_a_stall_limit_that_is_not_positive_is_a_usage_error() -> None:
     result = run_suite("--stall-s", "0")
     assert result.returncode == USAGE_ERROR
     assert_one_clear_line(result.stderr, "--stall-s", "seconds > 0")
+
+
+def test_a_timeout_scale_that_is_not_a_positive_number_is_one_line() -> None:
+    result = run_suite(timeout_scale="0")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "wsharness: WSHARNESS_TIMEOUT_SCALE='0': expected a number above 0, e.g. 3"]

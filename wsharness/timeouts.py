@@ -1,0 +1,40 @@
+"""One timeout unit for slow machines: WSHARNESS_TIMEOUT_SCALE (default 1) multiplies every
+timeout the harness waits on, e.g. 3 on a slow CI runner.
+
+The scale is read once per process. A value that is not a positive number ends the program
+with one line, as a bad command-line option does: nothing can wait sensibly without it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+
+TIMEOUT_SCALE_ENV = "WSHARNESS_TIMEOUT_SCALE"
+
+
+class TimeoutScaleError(SystemExit):
+    """WSHARNESS_TIMEOUT_SCALE is not a positive number (one-line message)."""
+
+
+def parse_scale(text: str) -> float:
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not 0 < scale < math.inf:
+        raise TimeoutScaleError(
+            f"wsharness: {TIMEOUT_SCALE_ENV}={text!r}: expected a number above 0, e.g. 3")
+    return scale
+
+
+@functools.cache
+def timeout_scale() -> float:
+    """The factor every timeout is multiplied by in this process."""
+    return parse_scale(os.environ.get(TIMEOUT_SCALE_ENV, "1"))
+
+
+def scaled(seconds: float) -> float:
+    """seconds, scaled for this machine."""
+    return seconds * timeout_scale()
