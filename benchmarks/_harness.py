@@ -1,10 +1,10 @@
 """What the app benchmarks share: pinned servers, pinned client processes, scrapes, tables.
 
-Each benchmark serves the app with `target_app.launch.serve`, pins every thread of the
+Each benchmark serves the app with `wsharness.serve.serve`, pins every thread of the
 server to one core and runs its clients in a child process pinned to another (`python -m
 benchmarks.NAME client TASK PARAMS_JSON`, which prints one JSON line), so the parent is
 free to scrape `/metrics` while the load runs. Servers stop at the end of their `with`
-block, Ctrl-C included; a client process ends with its parent (`_tied`).
+block, Ctrl-C included; a client process ends with its parent (`wsharness.tied`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from target_app._tied import tied_command
-from target_app.launch import LaunchError, Server, serve
+from wsharness.serve import LaunchError, Server, serve
+from wsharness.tied import tied_command
 
 REPO = Path(__file__).resolve().parents[1]
 APPS = {"default": "target_app:app", "docs": "target_app.docs:app"}

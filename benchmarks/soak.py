@@ -55,7 +55,7 @@ from benchmarks._harness import (
     write_json,
 )
 from loadtests._wsclient import Connection, WsClosed, WsError, WsTimeout
-from target_app.launch import Server
+from wsharness.serve import Server
 
 MODULE = "benchmarks.soak"
 TIMEOUT_S = 10.0

@@ -24,7 +24,7 @@ from conformance.targets import (
     load_app,
     parse_url,
 )
-from target_app.launch import WS_IMPLS, LaunchError, serve
+from wsharness.serve import WS_IMPLS, LaunchError, serve
 from wsharness.timeouts import scaled
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from loadtests._wsclient import Connection, WsError
-from target_app.launch import LaunchError, Server, serve
+from wsharness.serve import LaunchError, Server, serve
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}

@@ -10,7 +10,7 @@ import sys
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from target_app.launch import WS_IMPLS
+from wsharness.serve import WS_IMPLS
 
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
 

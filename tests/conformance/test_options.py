@@ -1,7 +1,7 @@
 """Target options: bad values give one clear line and exit 4; --url checks a running server."""
 
-from target_app.launch import free_port, serve
 from tests.conformance.suite import REPO, run_suite
+from wsharness.serve import free_port, serve
 
 USAGE_ERROR = 4
 

@@ -8,8 +8,8 @@ import urllib.request
 from pathlib import Path
 
 from reports.results import load_results
-from target_app.launch import serve
 from tests.loadtests.running import REPO, LiveRun, only_run_dir, stats_row
+from wsharness.serve import serve
 
 USERS = 3
 

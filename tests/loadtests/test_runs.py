@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from reports.results import PERCENTILES, Metric, Results, decode_histogram, load_results
-from target_app.launch import free_port
 from tests.loadtests.running import (
     REPO,
     RUN_TIMEOUT_S,
@@ -23,6 +22,7 @@ from tests.loadtests.running import (
     run_locust,
     two_workers,
 )
+from wsharness.serve import free_port
 
 RUN = ("-t", "3s")
 

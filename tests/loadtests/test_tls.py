@@ -10,8 +10,8 @@ import pytest
 import trustme
 
 from loadtests._wsclient import ConnectFailed, Connection
-from target_app.launch import serve
 from tests.loadtests.running import results_of, run_locust
+from wsharness.serve import serve
 
 TIMEOUT_S = 5.0
 

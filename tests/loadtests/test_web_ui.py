@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from reports.results import load_results
-from target_app.launch import free_port, wait_until_listening
 from tests.loadtests.running import (
     REPO,
     TIMEOUT_SCALE,
@@ -21,6 +20,7 @@ from tests.loadtests.running import (
     only_run_dir,
     two_workers,
 )
+from wsharness.serve import free_port, wait_until_listening
 
 WAIT_S = 30 * TIMEOUT_SCALE
 

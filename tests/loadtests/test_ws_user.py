@@ -17,8 +17,8 @@ import pytest
 
 from loadtests._backoff import RECONNECT_CAP_S, RECONNECT_FIRST_S, Backoff
 from reports.results import Results, load_results
-from target_app.launch import Server, free_port, serve
 from tests.loadtests.running import LiveRun, only_run_dir, stats_row
+from wsharness.serve import Server, free_port, serve
 
 USERS = 6
 QUICK_ATTEMPTS = 5  # backoff pauses under the cap's floor: 0.05, 0.1, 0.2, 0.4, 0.8 s at least

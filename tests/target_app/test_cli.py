@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from target_app.launch import free_port, stop, wait_until_listening
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text
+from wsharness.serve import free_port, stop, wait_until_listening
 
 
 @contextmanager

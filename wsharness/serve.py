@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from target_app._tied import tied_command
+from wsharness.tied import tied_command
 from wsharness.timeouts import scaled
 
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
@@ -59,7 +59,7 @@ def wait_until_listening(host: str, port: int, timeout_s: float,
 
 def uvicorn_command(app: str, *, host: str, port: int, ws: str, workers: int,
                     log_level: str = "warning", extra: tuple[str, ...] = ()) -> list[str]:
-    """uvicorn, stopped by the kernel if this process dies without stopping it (`_tied`)."""
+    """uvicorn, stopped by the kernel if this process dies without stopping it (`tied`)."""
     return tied_command([sys.executable, "-m", "uvicorn", app, "--host", host, "--port",
                          str(port), "--ws", ws, "--workers", str(workers), "--log-level",
                          log_level, *extra])

@@ -1,4 +1,4 @@
-"""launch.serve: a server started for a run never outlives the process that started it."""
+"""serve: a server started for a run never outlives the process that started it."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import time
 
 import pytest
 
-from target_app.launch import STARTUP_TIMEOUT_S
+from wsharness.serve import STARTUP_TIMEOUT_S
 
 STARTS_A_SERVER_AND_HANGS = """
 import time
-from target_app.launch import serve
+from wsharness.serve import serve
 with serve() as server:
     print(server.process.pid, flush=True)
     time.sleep(600)
