@@ -1,7 +1,8 @@
 """Target options: bad values give one clear line and exit 4; --url checks a running server."""
 
 from tests.conformance.suite import REPO, run_suite
-from wsharness.serve import free_port, serve
+from wsharness.bind import free_port
+from wsharness.serve import serve
 
 USAGE_ERROR = 4
 

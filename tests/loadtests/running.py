@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reports.results import Results, load_results
-from wsharness.serve import free_port
+from wsharness.bind import free_port
 from wsharness.timeouts import scaled, timeout_scale
 
 REPO = Path(__file__).resolve().parents[2]

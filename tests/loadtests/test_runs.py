@@ -22,7 +22,7 @@ from tests.loadtests.running import (
     run_locust,
     two_workers,
 )
-from wsharness.serve import free_port
+from wsharness.bind import free_port
 
 RUN = ("-t", "3s")
 

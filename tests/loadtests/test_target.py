@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loadtests._target import TargetError, check_allowed, check_answers, is_loopback, ws_base
-from wsharness.serve import free_port
+from wsharness.bind import free_port
 
 
 @pytest.mark.parametrize(("host", "base"), [

@@ -20,7 +20,8 @@ from tests.loadtests.running import (
     only_run_dir,
     two_workers,
 )
-from wsharness.serve import free_port, wait_until_listening
+from wsharness.bind import free_port
+from wsharness.serve import wait_until_listening
 
 WAIT_S = 30 * TIMEOUT_SCALE
 

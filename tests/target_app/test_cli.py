@@ -12,7 +12,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text
-from wsharness.serve import free_port, stop, wait_until_listening
+from wsharness.bind import free_port
+from wsharness.serve import stop, wait_until_listening
 
 
 @contextmanager
