@@ -16,15 +16,9 @@ from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from conformance.spec import DEFAULT_STALL_S, STALL_ENV
-from conformance.targets import (
-    DEFAULT_APP,
-    TargetError,
-    WireTarget,
-    check_reachable,
-    load_app,
-    parse_url,
-)
+from conformance.targets import DEFAULT_APP, WireTarget, load_app
 from wsharness.serve import WS_IMPLS, LaunchError, serve
+from wsharness.target import TargetError, check_answers, ws_base
 from wsharness.timeouts import scaled
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
@@ -70,8 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     try:
         if config.getoption("--url"):
-            base = parse_url(config.getoption("--url"))
-            check_reachable(base)
+            base = ws_base(config.getoption("--url"), "--url")
+            check_answers(base, "--url")
             config.stash[WIRE_BASE] = base
         else:
             config.stash[APP] = load_app(config.getoption("--app"))

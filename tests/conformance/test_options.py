@@ -29,13 +29,13 @@ def test_an_app_option_without_an_attribute_is_a_usage_error() -> None:
 def test_a_url_where_nothing_listens_is_a_usage_error() -> None:
     result = run_suite("--url", f"http://127.0.0.1:{free_port()}")
     assert result.returncode == USAGE_ERROR
-    assert_one_clear_line(result.stderr, "--url", "nothing answers")
+    assert_one_clear_line(result.stderr, "--url", "does not answer")
 
 
 def test_a_url_with_another_scheme_is_a_usage_error() -> None:
     result = run_suite("--url", "ftp://127.0.0.1:21")
     assert result.returncode == USAGE_ERROR
-    assert_one_clear_line(result.stderr, "--url", "http://host:port")
+    assert_one_clear_line(result.stderr, "--url", "expected http://")
 
 
 def test_url_checks_a_running_server_on_the_wire_and_skips_in_process_checks() -> None:
