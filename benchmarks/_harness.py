@@ -9,7 +9,6 @@ block, Ctrl-C included; a client process ends with its parent (`wsharness.tied`)
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -191,32 +190,6 @@ def write_json(path: Path | None, data: Params) -> None:
     if path is not None:
         path.write_text(json.dumps(data, indent=2) + "\n")
         print(f"\nraw figures: {path}")
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
-
-
-def share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}")
-    return value
 
 
 def run(measure: Callable[[], int]) -> None:

@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import positive_float, positive_int
+from wsharness.argtypes import positive_float, positive_int
 from wsharness.serve import serve
 from wsharness.tied import tied_command
 

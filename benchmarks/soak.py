@@ -46,15 +46,13 @@ from benchmarks._harness import (
     number,
     open_connections,
     pinned_server,
-    positive_float,
-    positive_int,
     run,
     scrape,
-    share,
     start_client,
     write_json,
 )
 from loadtests._wsclient import Connection, WsClosed, WsError, WsTimeout
+from wsharness.argtypes import positive_float, positive_int, share
 from wsharness.serve import Server
 
 MODULE = "benchmarks.soak"

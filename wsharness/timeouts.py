@@ -8,8 +8,10 @@ with one line, as a bad command-line option does: nothing can wait sensibly with
 from __future__ import annotations
 
 import functools
-import math
 import os
+from argparse import ArgumentTypeError
+
+from wsharness.argtypes import positive_float
 
 TIMEOUT_SCALE_ENV = "WSHARNESS_TIMEOUT_SCALE"
 
@@ -20,13 +22,9 @@ class TimeoutScaleError(SystemExit):
 
 def parse_scale(text: str) -> float:
     try:
-        scale = float(text)
-    except ValueError:
-        scale = math.nan
-    if not 0 < scale < math.inf:
-        raise TimeoutScaleError(
-            f"wsharness: {TIMEOUT_SCALE_ENV}={text!r}: expected a number above 0, e.g. 3")
-    return scale
+        return positive_float(text)
+    except ArgumentTypeError as exc:
+        raise TimeoutScaleError(f"wsharness: {TIMEOUT_SCALE_ENV}: {exc}") from None
 
 
 @functools.cache

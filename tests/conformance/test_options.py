@@ -57,4 +57,4 @@ def test_a_timeout_scale_that_is_not_a_positive_number_is_one_line() -> None:
     result = run_suite(timeout_scale="0")
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        "wsharness: WSHARNESS_TIMEOUT_SCALE='0': expected a number above 0, e.g. 3"]
+        "wsharness: WSHARNESS_TIMEOUT_SCALE: expected a finite number above 0, got '0'"]
