@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.spec import DEFAULT_STALL_S, STALL_ENV
 from conformance.targets import DEFAULT_APP, WireTarget, load_app
 from wsharness.serve import WS_IMPLS, LaunchError, serve
+from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
 from wsharness.timeouts import scaled
 
