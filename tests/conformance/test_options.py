@@ -1,7 +1,7 @@
 """Target options: bad values give one clear line and exit 4; --url checks a running server."""
 
 from tests.conformance.suite import REPO, run_suite
-from wsharness.bind import free_port
+from wsharness.bind import bind_listening
 from wsharness.serve import serve
 
 USAGE_ERROR = 4
@@ -27,7 +27,8 @@ def test_an_app_option_without_an_attribute_is_a_usage_error() -> None:
 
 
 def test_a_url_where_nothing_listens_is_a_usage_error() -> None:
-    result = run_suite("--url", f"http://127.0.0.1:{free_port()}")
+    with bind_listening("127.0.0.1", 0) as held:  # bound, never listening: refused
+        result = run_suite("--url", f"http://127.0.0.1:{held.getsockname()[1]}")
     assert result.returncode == USAGE_ERROR
     assert_one_clear_line(result.stderr, "--url", "does not answer")
 

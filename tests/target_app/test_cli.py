@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -12,7 +13,6 @@ from contextlib import contextmanager
 import pytest
 
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text
-from wsharness.bind import free_port
 from wsharness.serve import stop, wait_until_listening
 
 
@@ -29,15 +29,22 @@ def target_app_process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         process.stdout.close()
 
 
+def announced_port(process: subprocess.Popen[bytes], variant: str) -> int:
+    """The port of the URL the app prints first (--port 0: the one it was given)."""
+    assert process.stdout is not None
+    line = process.stdout.readline().decode().strip()
+    announced = re.fullmatch(
+        rf"wsharness reference app \({variant}\) at http://127\.0\.0\.1:(\d+)/", line)
+    assert announced, line
+    return int(announced[1])
+
+
 @pytest.mark.parametrize(("variant", "socket_origin"),
                          [("docs", "ws://localhost:8000"), ("hardened", "location.host")])
 @pytest.mark.parametrize("ws_impl", ["websockets-sansio", "wsproto"])
 def test_serves_the_variant(variant: str, socket_origin: str, ws_impl: str) -> None:
-    port = free_port()
-    with target_app_process("--variant", variant, "--port", str(port), "--ws", ws_impl) as proc:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().decode().strip() == (
-            f"wsharness reference app ({variant}) at http://127.0.0.1:{port}/")
+    with target_app_process("--variant", variant, "--port", "0", "--ws", ws_impl) as proc:
+        port = announced_port(proc, variant)
         wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=TIMEOUT_S) as page:
             assert socket_origin in page.read().decode()
@@ -47,8 +54,8 @@ def test_serves_the_variant(variant: str, socket_origin: str, ws_impl: str) -> N
 
 
 def test_two_workers_serve() -> None:
-    port = free_port()
-    with target_app_process("--port", str(port), "--workers", "2") as proc:
+    with target_app_process("--port", "0", "--workers", "2") as proc:
+        port = announced_port(proc, "hardened")
         wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
         for _ in range(4):
             with open_socket(f"ws://127.0.0.1:{port}/ws") as ws:

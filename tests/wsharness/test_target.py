@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from wsharness.bind import free_port
+from wsharness.bind import bind_listening
 from wsharness.target import TargetError, check_answers, is_loopback, ws_base
 
 OPTIONS = ("--host", "--url")
@@ -43,9 +43,10 @@ def test_other_urls_are_one_line_naming_the_option(url: str, why: str, option: s
 
 @pytest.mark.parametrize("option", OPTIONS)
 def test_a_port_nobody_listens_on_does_not_answer(option: str) -> None:
-    port = free_port()
-    with pytest.raises(TargetError) as silent:
-        check_answers(f"ws://127.0.0.1:{port}", option)
+    with bind_listening("127.0.0.1", 0) as held:  # bound, never listening: refused
+        port = held.getsockname()[1]
+        with pytest.raises(TargetError) as silent:
+            check_answers(f"ws://127.0.0.1:{port}", option)
     assert str(silent.value).startswith(f"{option}: 127.0.0.1:{port} does not answer (")
     assert "\n" not in str(silent.value)
 
