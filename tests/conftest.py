@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -17,3 +18,12 @@ timeout_scale()  # a bad WSHARNESS_TIMEOUT_SCALE ends the run here, in one line
 def chromium() -> Iterator[webdriver.Chrome]:
     with headless_chromium() as driver:
         yield driver
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port that something listens on during the test."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]

@@ -5,7 +5,12 @@ line that quotes it; argparse prefixes the option's name."""
 from __future__ import annotations
 
 import math
+import os
 from argparse import ArgumentTypeError
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def positive_int(text: str) -> int:
@@ -46,3 +51,15 @@ def share(text: str) -> float:
     if not 0 <= value <= 1:
         raise ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}")
     return value
+
+
+def from_env(name: str, kind: Callable[[str], T], default: T) -> T:
+    """Environment variable name read as kind (one of the types above), default if unset;
+    ValueError (one line, naming the variable) for a bad value."""
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        return kind(text)
+    except ArgumentTypeError as exc:
+        raise ValueError(f"{name}: {exc}") from None

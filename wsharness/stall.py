@@ -4,10 +4,7 @@ it is closed with 1013. The suite passes it to the server it starts (--stall-s).
 
 from __future__ import annotations
 
-import os
-from argparse import ArgumentTypeError
-
-from wsharness.argtypes import positive_float
+from wsharness.argtypes import from_env, positive_float
 
 STALL_ENV = "WSHARNESS_STALL_S"
 DEFAULT_STALL_S = 5.0
@@ -15,10 +12,4 @@ DEFAULT_STALL_S = 5.0
 
 def stall_s() -> float:
     """This process's stall limit in seconds; ValueError (one line) unless a positive number."""
-    text = os.environ.get(STALL_ENV)
-    if text is None:
-        return DEFAULT_STALL_S
-    try:
-        return positive_float(text)
-    except ArgumentTypeError as exc:
-        raise ValueError(f"{STALL_ENV}: {exc}") from None
+    return from_env(STALL_ENV, positive_float, DEFAULT_STALL_S)

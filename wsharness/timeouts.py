@@ -8,10 +8,8 @@ with one line, as a bad command-line option does: nothing can wait sensibly with
 from __future__ import annotations
 
 import functools
-import os
-from argparse import ArgumentTypeError
 
-from wsharness.argtypes import positive_float
+from wsharness.argtypes import from_env, positive_float
 
 TIMEOUT_SCALE_ENV = "WSHARNESS_TIMEOUT_SCALE"
 
@@ -20,17 +18,13 @@ class TimeoutScaleError(SystemExit):
     """WSHARNESS_TIMEOUT_SCALE is not a positive number (one-line message)."""
 
 
-def parse_scale(text: str) -> float:
-    try:
-        return positive_float(text)
-    except ArgumentTypeError as exc:
-        raise TimeoutScaleError(f"wsharness: {TIMEOUT_SCALE_ENV}: {exc}") from None
-
-
 @functools.cache
 def timeout_scale() -> float:
     """The factor every timeout is multiplied by in this process."""
-    return parse_scale(os.environ.get(TIMEOUT_SCALE_ENV, "1"))
+    try:
+        return from_env(TIMEOUT_SCALE_ENV, positive_float, 1.0)
+    except ValueError as exc:
+        raise TimeoutScaleError(f"wsharness: {exc}") from None
 
 
 def scaled(seconds: float) -> float:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -69,14 +68,11 @@ def run_and_fail(*args: str) -> tuple[int, list[str]]:
     return result.returncode, [line for line in result.stderr.splitlines() if "error" in line]
 
 
-def test_port_in_use_is_one_line() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        code, errors = run_and_fail("--port", str(port))
+def test_port_in_use_is_one_line(busy_port: int) -> None:
+    code, errors = run_and_fail("--port", str(busy_port))
     assert code == 1
-    assert errors == [f"python -m target_app: error: binding 127.0.0.1:{port} is already in use"]
+    assert errors == [
+        f"python -m target_app: error: binding 127.0.0.1:{busy_port} is already in use"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from wsharness.argtypes import non_negative_float, positive_float, positive_int, share
+from wsharness.argtypes import from_env, non_negative_float, positive_float, positive_int, share
 
 
 @pytest.mark.parametrize(("check", "text", "value"), [
@@ -32,3 +32,13 @@ def test_refused_in_one_line_quoting_the_value(check: Callable[[str], float], te
     assert str(refused.value).endswith(f", got {text!r}")
     assert str(refused.value).startswith("expected ")
     assert "\n" not in str(refused.value)
+
+
+def test_from_env_reads_the_variable_or_gives_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WSHARNESS_TEST_COUNT", raising=False)
+    assert from_env("WSHARNESS_TEST_COUNT", positive_int, 7) == 7
+    monkeypatch.setenv("WSHARNESS_TEST_COUNT", "3")
+    assert from_env("WSHARNESS_TEST_COUNT", positive_int, 7) == 3
+    monkeypatch.setenv("WSHARNESS_TEST_COUNT", "none")
+    with pytest.raises(ValueError, match=r"^WSHARNESS_TEST_COUNT: expected a whole number of "):
+        from_env("WSHARNESS_TEST_COUNT", positive_int, 7)

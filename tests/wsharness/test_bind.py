@@ -27,13 +27,10 @@ def test_the_socket_says_it_is_tcp_and_the_server_sees_it_so() -> None:
         assert adopted.getsockname() == sock.getsockname()
 
 
-def test_a_port_in_use_is_one_line() -> None:
-    with bind_listening("127.0.0.1", 0) as busy:
-        busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(BindError) as refused:
-            bind_listening("127.0.0.1", port)
-    assert str(refused.value) == f"binding 127.0.0.1:{port} is already in use"
+def test_a_port_in_use_is_one_line(busy_port: int) -> None:
+    with pytest.raises(BindError) as refused:
+        bind_listening("127.0.0.1", busy_port)
+    assert str(refused.value) == f"binding 127.0.0.1:{busy_port} is already in use"
 
 
 def test_a_host_that_does_not_resolve_is_one_line() -> None:

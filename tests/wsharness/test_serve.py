@@ -80,11 +80,7 @@ def test_a_killed_server_leaves_its_port_refusing_and_free_to_serve_again() -> N
             assert echo(again, "back") == "Message text was: back"
 
 
-def test_a_port_in_use_is_a_launch_error_of_one_line() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        with pytest.raises(LaunchError) as failed, serve(port=port):
-            pass
-    assert str(failed.value) == f"binding 127.0.0.1:{port} is already in use"
+def test_a_port_in_use_is_a_launch_error_of_one_line(busy_port: int) -> None:
+    with pytest.raises(LaunchError) as failed, serve(port=busy_port):
+        pass
+    assert str(failed.value) == f"binding 127.0.0.1:{busy_port} is already in use"
