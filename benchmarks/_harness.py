@@ -1,15 +1,14 @@
 """What the app benchmarks share: pinned servers, pinned client processes, scrapes, tables.
 
-Each benchmark serves the app with `target_app.launch.serve`, pins every thread of the
+Each benchmark serves the app with `wsharness.serve.serve`, pins every thread of the
 server to one core and runs its clients in a child process pinned to another (`python -m
 benchmarks.NAME client TASK PARAMS_JSON`, which prints one JSON line), so the parent is
 free to scrape `/metrics` while the load runs. Servers stop at the end of their `with`
-block, Ctrl-C included; a client process ends with its parent (`_tied`).
+block, Ctrl-C included; a client process ends with its parent (`wsharness.tied`).
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
@@ -22,8 +21,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from target_app._tied import tied_command
-from target_app.launch import LaunchError, Server, serve
+from wsharness.serve import LaunchError, Server, serve
+from wsharness.tied import tied_command
 
 REPO = Path(__file__).resolve().parents[1]
 APPS = {"default": "target_app:app", "docs": "target_app.docs:app"}
@@ -191,32 +190,6 @@ def write_json(path: Path | None, data: Params) -> None:
     if path is not None:
         path.write_text(json.dumps(data, indent=2) + "\n")
         print(f"\nraw figures: {path}")
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
-
-
-def share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a share from 0 to 1, got {text!r}")
-    return value
 
 
 def run(measure: Callable[[], int]) -> None:

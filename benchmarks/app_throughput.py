@@ -47,13 +47,12 @@ from benchmarks._harness import (
     number,
     own_cpu_s,
     pinned_server,
-    positive_float,
-    positive_int,
     process_cpu_s,
     run,
     run_client,
     write_json,
 )
+from wsharness.argtypes import positive_float, positive_int
 
 MODULE = "benchmarks.app_throughput"
 WARMUP_S = 2.0

@@ -35,12 +35,12 @@ from benchmarks._harness import (
     number,
     open_connections,
     pinned_server,
-    positive_int,
     run,
     run_client,
     wait_until_quiet,
     write_json,
 )
+from wsharness.argtypes import positive_int
 
 MODULE = "benchmarks.churn"
 TIMEOUT_S = 10.0

@@ -44,7 +44,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import positive_float, positive_int
+from wsharness.argtypes import positive_float, positive_int
+from wsharness.serve import serve
+from wsharness.tied import tied_command
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON_GENERATORS = ("echouser", "client", "asyncio", "uvloop", "floor")
@@ -325,9 +327,7 @@ def process_tree_cpu(root: int) -> tuple[float, float]:
 
 
 def pinned_and_tied_to_parent(core: int, command: list[str]) -> list[str]:
-    """command pinned to core (taskset, before it starts any thread), ending with us (_tied)."""
-    from target_app._tied import tied_command
-
+    """command pinned to core (taskset, before it starts any thread), ending with us (tied)."""
     return tied_command(["taskset", "--cpu-list", str(core), *command])
 
 
@@ -432,8 +432,6 @@ def label(name: str) -> str:
 
 
 def measure(args: argparse.Namespace) -> None:
-    from target_app.launch import serve
-
     generators: list[str] = list(dict.fromkeys(args.generators))
     artillery: list[str] = []
     if "artillery" in generators:

@@ -46,16 +46,14 @@ from benchmarks._harness import (
     number,
     open_connections,
     pinned_server,
-    positive_float,
-    positive_int,
     run,
     scrape,
-    share,
     start_client,
     write_json,
 )
 from loadtests._wsclient import Connection, WsClosed, WsError, WsTimeout
-from target_app.launch import Server
+from wsharness.argtypes import positive_float, positive_int, share
+from wsharness.serve import Server
 
 MODULE = "benchmarks.soak"
 TIMEOUT_S = 10.0

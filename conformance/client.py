@@ -1,14 +1,11 @@
-"""The suite's wire client: the websockets asyncio client, with timeouts scaled for slow machines.
-
-Set WSHARNESS_TIMEOUT_SCALE (default 1) to multiply every timeout, e.g. 3 on a slow CI runner.
-"""
+"""The suite's wire client: the websockets asyncio client, with timeouts scaled for slow machines
+(WSHARNESS_TIMEOUT_SCALE, see wsharness.timeouts)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
-import os
 import socket
 from collections.abc import Coroutine, Sequence
 from typing import Any, NamedTuple, TypeVar
@@ -17,12 +14,7 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-TIMEOUT_SCALE = float(os.environ.get("WSHARNESS_TIMEOUT_SCALE", "1"))
-
-
-def scaled(seconds: float) -> float:
-    return seconds * TIMEOUT_SCALE
-
+from wsharness.timeouts import scaled
 
 REPLY_TIMEOUT_S = scaled(2.0)
 QUIET_S = scaled(0.1)

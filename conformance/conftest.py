@@ -15,17 +15,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.client import scaled
-from conformance.spec import DEFAULT_STALL_S, STALL_ENV
-from conformance.targets import (
-    DEFAULT_APP,
-    TargetError,
-    WireTarget,
-    check_reachable,
-    load_app,
-    parse_url,
-)
-from target_app.launch import WS_IMPLS, LaunchError, serve
+from conformance.targets import DEFAULT_APP, WireTarget, load_app
+from wsharness.serve import WS_IMPLS, LaunchError, serve
+from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
+from wsharness.target import TargetError, check_answers, ws_base
+from wsharness.timeouts import scaled
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
@@ -70,8 +64,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     try:
         if config.getoption("--url"):
-            base = parse_url(config.getoption("--url"))
-            check_reachable(base)
+            base = ws_base(config.getoption("--url"), "--url")
+            check_answers(base, "--url")
             config.stash[WIRE_BASE] = base
         else:
             config.stash[APP] = load_app(config.getoption("--app"))

@@ -11,8 +11,9 @@ from typing import TypeVar
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from conformance.client import REPLY_TIMEOUT_S, Message, Received, open_connection, receive, scaled
+from conformance.client import REPLY_TIMEOUT_S, Message, Received, open_connection, receive
 from conformance.spec import left
+from wsharness.timeouts import scaled
 
 CONCURRENT_HANDSHAKES = 100
 EMPTYING_TIMEOUT_S = scaled(10.0)

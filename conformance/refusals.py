@@ -8,9 +8,10 @@ from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from websockets.frames import CloseCode
 
-from conformance.client import describe_status, handshake_status, run, scaled
+from conformance.client import describe_status, handshake_status, run
 from conformance.mismatch import SpecMismatch
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 CHECK_TIMEOUT_S = scaled(30.0)
 REFUSED_ON_THE_WIRE = HTTPStatus.FORBIDDEN

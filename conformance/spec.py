@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-STALL_ENV = "WSHARNESS_STALL_S"  # how a server learns its stall limit (PROTOCOL.md, Delivery)
-DEFAULT_STALL_S = 5.0
-
 RULES: dict[str, str] = {
     "echo.reply": "for every text message m on /ws, exactly one reply `Message text was: m`",
     "echo.order": "/ws replies come in the order the messages were sent",

@@ -37,7 +37,6 @@ from conformance.client import (
     open_connection,
     receive,
     receive_quiet,
-    scaled,
 )
 from conformance.mismatch import SpecMismatch, show_list
 from conformance.refusals import (
@@ -47,6 +46,7 @@ from conformance.refusals import (
 from conformance.spec import Expected, chat_rule_of, left, personal_reply, says
 from conformance.streams import check_interleaving
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.contract
 

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from websockets.exceptions import InvalidStatus
 
 from conformance import strategies
-from conformance.client import describe_status, exchange, run, scaled, sentinel
+from conformance.client import describe_status, exchange, run, sentinel
 from conformance.mismatch import SpecMismatch, expect_messages, show_list
 from conformance.refusals import (
     describe_handshake,
@@ -20,6 +20,7 @@ from conformance.refusals import (
 )
 from conformance.spec import Expected, items_replies
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.contract
 

@@ -33,7 +33,6 @@ from conformance.client import (
     receive,
     receive_quiet,
     run,
-    scaled,
 )
 from conformance.crowd import (
     empty_room,
@@ -46,6 +45,7 @@ from conformance.mismatch import SpecMismatch
 from conformance.spec import Expected, chat_rule_of, left, personal_reply, says
 from conformance.streams import check_interleaving, sender_key
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.scale
 

@@ -18,7 +18,6 @@ from conformance.client import (
     receive_all,
     receive_quiet,
     run,
-    scaled,
     sentinel,
 )
 from conformance.mismatch import (
@@ -30,6 +29,7 @@ from conformance.mismatch import (
 )
 from conformance.spec import echo_reply
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.contract
 

@@ -19,12 +19,12 @@ from conformance.client import (
     receive,
     receive_quiet,
     run,
-    scaled,
 )
 from conformance.crowd import read_until_seen, send_all
 from conformance.mismatch import expect_messages
 from conformance.spec import echo_reply
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.scale
 

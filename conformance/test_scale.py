@@ -11,12 +11,13 @@ from collections.abc import Hashable
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from conformance.client import Received, drop, receive, receive_quiet, run, scaled
+from conformance.client import Received, drop, receive, receive_quiet, run
 from conformance.crowd import close_many, open_many
 from conformance.mismatch import expect_messages
 from conformance.spec import Expected, chat_rule_of, echo_reply, left, personal_reply, says
 from conformance.streams import check_interleaving, sender_key
 from conformance.targets import WireTarget
+from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.scale
 

@@ -8,68 +8,36 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from wsharness.argtypes import non_negative_float, positive_float, positive_int, share
+
 SHAPES = ("ramp", "step", "spike", "soak")
 DEFAULT_REPORT_DIR = "reports/runs"
 DEFAULT_MESSAGE_RATE = 20.0  # paced: in closed loop, latency on 2 shared cores is queueing
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0: {text!r}")
-    return value
-
-
-def _positive(text: str) -> float:
-    value = _non_negative(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be > 0: {text!r}")
-    return value
-
-
-def _share(text: str) -> float:
-    value = _non_negative(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {text!r}")
-    return value
-
-
 def add_arguments(parser: Any) -> None:
     """Register the options on Locust's parser (`events.init_command_line_parser`)."""
     group = parser  # Locust's own parser: argument groups would not show in the web UI
-    group.add_argument("--message-size", type=_positive_int, default=32, metavar="BYTES",
+    group.add_argument("--message-size", type=positive_int, default=32, metavar="BYTES",
                        help="Size of each text message a user sends (default 32).")
-    group.add_argument("--think-time", type=_non_negative, default=0.0, metavar="SECONDS",
+    group.add_argument("--think-time", type=non_negative_float, default=0.0, metavar="SECONDS",
                        help="Pause after each message a user sends, instead of the default "
                             "--message-rate (default 0: not used).")
-    group.add_argument("--message-rate", type=_non_negative, default=DEFAULT_MESSAGE_RATE,
+    group.add_argument("--message-rate", type=non_negative_float, default=DEFAULT_MESSAGE_RATE,
                        metavar="PER_S",
                        help="Target messages per second per user, each user at a random "
                             "phase (default 20; 0: closed loop, as fast as replies come). "
                             "--think-time, when given, replaces it (with it, a rate other than 0 "
                             "or the default is an error).")
-    group.add_argument("--chat-room-size", type=_positive_int, default=1, metavar="N",
+    group.add_argument("--chat-room-size", type=positive_int, default=1, metavar="N",
                        help="Connections each ChatUser holds in the chat room: it speaks on "
                             "one and listens on all, so the room holds users x N (default 1).")
-    group.add_argument("--bad-credentials", type=_share, default=0.1, metavar="SHARE",
+    group.add_argument("--bad-credentials", type=share, default=0.1, metavar="SHARE",
                        help="Share of AuthUser connections made without credentials, which "
                             "must be refused (default 0.1).")
-    group.add_argument("--ws-timeout", type=_positive, default=5.0, metavar="SECONDS",
+    group.add_argument("--ws-timeout", type=positive_float, default=5.0, metavar="SECONDS",
                        help="How long to wait for a handshake or an expected message (default 5).")
-    group.add_argument("--max-messages", type=_positive_int, default=1_000_000, metavar="N",
+    group.add_argument("--max-messages", type=positive_int, default=1_000_000, metavar="N",
                        help="Messages each user sends at most, then it stops (default 1000000).")
     group.add_argument("--shape", choices=("", *SHAPES), default="",
                        help="Load shape over --run-time (default 60s), peak at --users: "
@@ -86,9 +54,9 @@ def add_arguments(parser: Any) -> None:
 
 
 CHECKED: dict[str, Callable[[str], Any]] = {  # a setting -> its option's type, which checks
-    "message_size": _positive_int, "think_time": _non_negative, "message_rate": _non_negative,
-    "chat_room_size": _positive_int, "bad_credentials": _share, "ws_timeout": _positive,
-    "max_messages": _positive_int}
+    "message_size": positive_int, "think_time": non_negative_float,
+    "message_rate": non_negative_float, "chat_room_size": positive_int,
+    "bad_credentials": share, "ws_timeout": positive_float, "max_messages": positive_int}
 
 
 def _checked(name: str, value: Any) -> Any:

@@ -33,9 +33,10 @@ from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
 from loadtests._results import build_results, iso_utc
 from loadtests._shapes import make_shape
-from loadtests._target import REPO_ROOT, EmbeddedTarget, TargetError, check_answers, ws_base
+from loadtests._target import HOST_OPTION, REPO_ROOT, EmbeddedTarget
 from loadtests._wsclient import warm_up
 from reports.results import LostWorker, Results, write_results
+from wsharness.target import TargetError, check_answers, ws_base
 
 COLLECT = "wsharness_collect"
 SNAPSHOT = "wsharness_snapshot"
@@ -115,7 +116,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         die(f"--report-dir {settings.report_dir}: {exc.strerror or exc}", runner)
     try:
         if environment.host:
-            check_answers(ws_base(environment.host))
+            check_answers(ws_base(environment.host, HOST_OPTION), HOST_OPTION)
         else:
             PROCESS.embedded = EmbeddedTarget(settings.target_app)
             environment.host = PROCESS.embedded.start().url
@@ -145,7 +146,7 @@ def _on_test_start(environment: Any, **_: Any) -> None:
     started = time.time()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + secrets.token_hex(2)
     try:
-        target = ws_base(environment.host or "")
+        target = ws_base(environment.host or "", HOST_OPTION)
     except TargetError as exc:
         logger.error("wsharness: %s", exc)  # noqa: TRY400 - one line, not a traceback
         target = str(environment.host)

@@ -29,8 +29,9 @@ from loadtests import _run  # noqa: F401  (registers the run's event listeners, 
 from loadtests._backoff import Backoff
 from loadtests._options import Settings
 from loadtests._recorder import LOCUST_TYPES, RECORDER
-from loadtests._target import TargetError, check_allowed, ws_base
+from loadtests._target import HOST_OPTION, check_allowed
 from loadtests._wsclient import Connection, HandshakeRefused, Message, WsClosed, WsError
+from wsharness.target import TargetError, ws_base
 
 Expect = str | bytes | Callable[[Message], bool] | None
 now_ns = time.perf_counter_ns
@@ -66,7 +67,7 @@ class WebSocketUser(User):
         self.settings = Settings.from_options(environment.parsed_options)
         self.target_error = ""
         try:
-            self.base_url = ws_base(self.host or environment.host or "")
+            self.base_url = ws_base(self.host or environment.host or "", HOST_OPTION)
         except TargetError as exc:  # a host typed into the web UI: every connect fails
             self.base_url, self.target_error = "", str(exc)
         self.messages_left = self.settings.max_messages

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import errno
-import socket
 import sys
 
-import uvicorn
-from uvicorn.supervisors import Multiprocess
-
-from target_app.launch import WS_IMPLS
+from wsharness.bind import BindError, bind_listening
+from wsharness.handover import run
+from wsharness.serve import WS_IMPLS
 
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
 
@@ -35,35 +32,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def bind_or_explain(host: str, port: int) -> socket.socket:
-    """Bind the listening socket now, so a busy port is one line, not a uvicorn traceback."""
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except socket.gaierror as exc:
-        raise SystemExit(f"python -m target_app: error: cannot resolve host {host!r}: "
-                         f"{exc.strerror}") from None
-    except OSError as exc:
-        what = "is already in use" if exc.errno == errno.EADDRINUSE else f"failed: {exc.strerror}"
-        raise SystemExit(f"python -m target_app: error: binding {host}:{port} {what}") from None
-    return sock
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    sock = bind_or_explain(args.host, args.port)
+    try:  # bound now, so a busy port is one line, not a uvicorn traceback
+        sock = bind_listening(args.host, args.port)
+    except BindError as exc:
+        raise SystemExit(f"python -m target_app: error: {exc}") from None
     port = sock.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"wsharness reference app ({args.variant}) at http://{shown_host}:{port}/", flush=True)
-    config = uvicorn.Config(VARIANTS[args.variant], host=args.host, port=port, ws=args.ws,
-                            workers=args.workers)
-    if args.workers > 1:
-        sock.set_inheritable(True)
-        Multiprocess(config, sockets=[sock]).run()
-    else:
-        uvicorn.Server(config).run(sockets=[sock])
+    run(VARIANTS[args.variant], sock, ws=args.ws, workers=args.workers)
 
 
 if __name__ == "__main__":

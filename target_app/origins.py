@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from wsharness.target import is_loopback
+
 ALLOWED_ORIGINS_ENV = "WSHARNESS_ALLOWED_ORIGINS"
-LOOPBACK_NAMES = frozenset({"localhost"})
-
-
-def _is_loopback(hostname: str) -> bool:
-    if hostname in LOOPBACK_NAMES or hostname.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(hostname).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -42,4 +33,4 @@ class OriginPolicy:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             return False
         same_origin = host is not None and parts.netloc == host.strip().lower()
-        return same_origin or _is_loopback(parts.hostname)
+        return same_origin or is_loopback(parts.hostname)

@@ -23,11 +23,10 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect, status
 
 from target_app.messages import close_quietly
+from wsharness.stall import DEFAULT_STALL_S, stall_s
 
 SEND_BUFFER_ENV = "WSHARNESS_SEND_BUFFER"
-STALL_ENV = "WSHARNESS_STALL_S"
 DEFAULT_SEND_BUFFER_BYTES = 256 * 1024
-DEFAULT_STALL_S = 5.0
 STALLED_CLOSE = status.WS_1013_TRY_AGAIN_LATER
 STALLED_REASON = "stalled: read nothing while messages waited"
 WATCH_FRACTION = 0.1  # the stall watch looks this often, as a share of the stall limit
@@ -41,7 +40,7 @@ class Limits:
     @classmethod
     def from_env(cls) -> Limits:
         return cls(int(os.environ.get(SEND_BUFFER_ENV, DEFAULT_SEND_BUFFER_BYTES)),
-                   float(os.environ.get(STALL_ENV, DEFAULT_STALL_S)))
+                   stall_s())
 
 
 class Started:

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
 
 from tests.browser import headless_chromium
+from wsharness.timeouts import timeout_scale
+
+timeout_scale()  # a bad WSHARNESS_TIMEOUT_SCALE ends the run here, in one line
 
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[webdriver.Chrome]:
     with headless_chromium() as driver:
         yield driver
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port that something listens on during the test."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        yield busy.getsockname()[1]

@@ -15,12 +15,11 @@ import asyncio
 import collections
 import contextlib
 import itertools
-import os
 from dataclasses import dataclass
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect, status
 
-from conformance.spec import DEFAULT_STALL_S, STALL_ENV
+from wsharness.stall import stall_s
 
 QUEUE_MESSAGES = 64
 STALLED_CLOSE = status.WS_1013_TRY_AGAIN_LATER
@@ -91,7 +90,7 @@ class Member:
 class Room:
     def __init__(self, flaws: Flaws) -> None:
         self.flaws = flaws
-        self.stall_s = float(os.environ.get(STALL_ENV, DEFAULT_STALL_S))
+        self.stall_s = stall_s()
         self.members: dict[Member, None] = {}  # insertion-ordered set
         self._evicting: set[asyncio.Task[None]] = set()
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from wsharness.timeouts import TIMEOUT_SCALE_ENV
+
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 300.0
 RULE_NAMED = re.compile(r"SpecMismatch: rule: ([\w.-]+) \(")
@@ -17,7 +19,7 @@ def run_suite(*args: str, timeout_scale: str = "1") -> subprocess.CompletedProce
         [sys.executable, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "-q",
          "--timeout", "200", *args],
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False,
-        env={**os.environ, "WSHARNESS_TIMEOUT_SCALE": timeout_scale})
+        env={**os.environ, TIMEOUT_SCALE_ENV: timeout_scale})
 
 
 def rules_named(output: str) -> set[str]:

@@ -3,8 +3,9 @@
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from target_app.launch import free_port, serve
 from tests.conformance.suite import REPO, run_suite
+from wsharness.bind import bind_listening
+from wsharness.serve import serve
 
 USAGE_ERROR = 4
 
@@ -29,15 +30,16 @@ def test_an_app_option_without_an_attribute_is_a_usage_error() -> None:
 
 
 def test_a_url_where_nothing_listens_is_a_usage_error() -> None:
-    result = run_suite("--url", f"http://127.0.0.1:{free_port()}")
+    with bind_listening("127.0.0.1", 0) as held:  # bound, never listening: refused
+        result = run_suite("--url", f"http://127.0.0.1:{held.getsockname()[1]}")
     assert result.returncode == USAGE_ERROR
-    assert_one_clear_line(result.stderr, "--url", "nothing answers")
+    assert_one_clear_line(result.stderr, "--url", "does not answer")
 
 
 def test_a_url_with_another_scheme_is_a_usage_error() -> None:
     result = run_suite("--url", "ftp://127.0.0.1:21")
     assert result.returncode == USAGE_ERROR
-    assert_one_clear_line(result.stderr, "--url", "http://host:port")
+    assert_one_clear_line(result.stderr, "--url", "expected http://")
 
 
 def test_url_checks_a_running_server_on_the_wire_and_skips_in_process_checks(
@@ -69,3 +71,10 @@ def test_a_stall_limit_that_is_not_positive_is_a_usage_error() -> None:
     result = run_suite("--stall-s", "0")
     assert result.returncode == USAGE_ERROR
     assert_one_clear_line(result.stderr, "--stall-s", "seconds > 0")
+
+
+def test_a_timeout_scale_that_is_not_a_positive_number_is_one_line() -> None:
+    result = run_suite(timeout_scale="0")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "wsharness: WSHARNESS_TIMEOUT_SCALE: expected a finite number above 0, got '0'"]

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reports.results import Results, load_results
-from target_app.launch import free_port
+from wsharness.bind import free_port
+from wsharness.timeouts import scaled, timeout_scale
 
 REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_SCALE = float(os.environ.get("WSHARNESS_TIMEOUT_SCALE", "1"))
-RUN_TIMEOUT_S = 90 * TIMEOUT_SCALE
+TIMEOUT_SCALE = timeout_scale()  # for the waits of the modules that use this one
+RUN_TIMEOUT_S = scaled(90)
 
 
 def locust_command(*args: str) -> list[str]:
@@ -87,7 +88,7 @@ class LiveRun:
             return "".join(self.lines)
 
     def wait_for(self, found: Callable[[list[str]], bool], what: str,
-                 timeout_s: float = 30 * TIMEOUT_SCALE) -> None:
+                 timeout_s: float = scaled(30)) -> None:
         """Wait until found(lines so far) holds; fail (with the output) if the run ends first."""
         deadline = time.monotonic() + timeout_s
         with self._changed:

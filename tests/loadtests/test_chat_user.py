@@ -18,17 +18,18 @@ from loadtests._wsclient import Connection
 from loadtests.chat_user import MACHINE, NAME, ChatUser
 from loadtests.ws_user import now_ns
 from reports.results import load_results
-from target_app.launch import serve
-from tests.loadtests.running import REPO, TIMEOUT_SCALE, LiveRun, only_run_dir, stats_row
+from tests.loadtests.running import REPO, LiveRun, only_run_dir, stats_row
 from tests.target_app.test_metrics import MEMBERS
 from tests.target_app.test_metrics import wait_for as wait_for_metrics
+from wsharness.serve import serve
+from wsharness.timeouts import scaled
 
 USERS = 3
 ROOM = 3  # the in-process user's connections: it speaks on one and listens on all
 SPOKEN = 12  # messages the user sends
 FROM_ANOTHER_PROCESS = 7  # messages tagged as sent by another process of this machine
 FROM_ANOTHER_MACHINE = 5  # messages tagged as sent from another machine (another clock)
-WAIT_S = 30 * TIMEOUT_SCALE
+WAIT_S = scaled(30)
 
 
 def drain(connection: Connection) -> None:

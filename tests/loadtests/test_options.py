@@ -16,15 +16,15 @@ from locust.argument_parser import LocustArgumentParser
 from loadtests._options import DEFAULT_MESSAGE_RATE, SHAPES, Settings, add_arguments
 
 BAD_VALUES = [  # (option, value, what the error says)
-    ("--message-size", "0", "must be at least 1"),
-    ("--message-size", "3.5", "not an integer"),
-    ("--think-time", "-1", "must be a finite number >= 0"),
-    ("--message-rate", "inf", "must be a finite number >= 0"),
-    ("--message-rate", "nan", "must be a finite number >= 0"),
-    ("--chat-room-size", "0", "must be at least 1"),
-    ("--bad-credentials", "1.5", "must be between 0 and 1"),
-    ("--ws-timeout", "0", "must be > 0"),
-    ("--max-messages", "many", "not an integer"),
+    ("--message-size", "0", "expected a whole number of at least 1"),
+    ("--message-size", "3.5", "expected a whole number of at least 1"),
+    ("--think-time", "-1", "expected a finite number of at least 0"),
+    ("--message-rate", "inf", "expected a finite number of at least 0"),
+    ("--message-rate", "nan", "expected a finite number of at least 0"),
+    ("--chat-room-size", "0", "expected a whole number of at least 1"),
+    ("--bad-credentials", "1.5", "expected a share from 0 to 1"),
+    ("--ws-timeout", "0", "expected a finite number above 0"),
+    ("--max-messages", "many", "expected a whole number of at least 1"),
 ]
 
 finite = st.floats(0, 1e6, allow_nan=False, allow_infinity=False)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from reports.results import load_results
-from target_app.launch import Server, serve
 from tests.loadtests.running import LiveRun, only_run_dir, stats_row, two_workers
+from wsharness.serve import Server, serve
 
 STOPS = [pytest.param(signal.SIGINT, True, id="ctrl-c-to-the-group"),
          pytest.param(signal.SIGTERM, False, id="sigterm-to-locust")]

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from reports.results import PERCENTILES, Metric, Results, decode_histogram, load_results
-from target_app.launch import free_port
 from tests.loadtests import stalling_app
 from tests.loadtests.running import (
     REPO,
@@ -28,6 +27,7 @@ from tests.loadtests.running import (
     two_workers,
 )
 from tests.target_app.test_metrics import RECEIVED, key, scrape_url
+from wsharness.bind import free_port
 
 RUN = ("-t", "3s")
 SERVING = re.compile(r"wsharness: serving \S+ at (http://\S+) for this run")

@@ -10,8 +10,8 @@ import pytest
 import trustme
 
 from loadtests._wsclient import ConnectFailed, Connection
-from target_app.launch import serve
 from tests.loadtests.running import results_of, run_locust
+from wsharness.serve import serve
 
 TIMEOUT_S = 5.0
 
@@ -31,8 +31,8 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer]:
     certificate = authority.issue_cert("127.0.0.1")
     certificate.private_key_pem.write_to_path(str(files / "key.pem"))
     certificate.cert_chain_pems[0].write_to_path(str(files / "cert.pem"))
-    with serve(extra_args=("--ssl-keyfile", str(files / "key.pem"),
-                           "--ssl-certfile", str(files / "cert.pem"))) as server:
+    with serve(options={"ssl_keyfile": str(files / "key.pem"),
+                        "ssl_certfile": str(files / "cert.pem")}) as server:
         yield TlsServer(f"wss://127.0.0.1:{server.port}", f"https://127.0.0.1:{server.port}",
                         files / "ca.pem")
 

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from reports.results import load_results
-from target_app.launch import free_port, wait_until_listening
 from tests.loadtests.running import (
     REPO,
     TIMEOUT_SCALE,
@@ -23,6 +22,8 @@ from tests.loadtests.running import (
     only_run_dir,
     two_workers,
 )
+from wsharness.bind import free_port
+from wsharness.serve import wait_until_listening
 
 WAIT_S = 30 * TIMEOUT_SCALE
 

@@ -17,8 +17,8 @@ import pytest
 
 from loadtests._backoff import RECONNECT_CAP_S, RECONNECT_FIRST_S, Backoff
 from reports.results import Results, load_results
-from target_app.launch import Server, free_port, serve
 from tests.loadtests.running import LiveRun, only_run_dir, stats_row
+from wsharness.serve import Server, serve
 
 USERS = 6
 QUICK_ATTEMPTS = 5  # backoff pauses under the cap's floor: 0.05, 0.1, 0.2, 0.4, 0.8 s at least
@@ -38,9 +38,9 @@ class Outage:
     """The reference app on a fixed loopback port that a test can kill and serve again."""
 
     def __init__(self) -> None:
-        self.port = free_port()
         self._stack = contextlib.ExitStack()
-        self.server: Server = self._stack.enter_context(serve(port=self.port))
+        self.server: Server = self._stack.enter_context(serve())
+        self.port = self.server.port
         self.killed_s = self.back_s = 0.0  # wall-clock times, for the run's timeline
 
     def kill(self) -> None:

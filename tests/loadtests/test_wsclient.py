@@ -16,8 +16,8 @@ from websockets.server import ServerProtocol
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
-from target_app.launch import Server
-from target_app.launch import serve as serve_app
+from wsharness.serve import Server
+from wsharness.serve import serve as serve_app
 
 TIMEOUT_S = 5.0
 CLOSE_DELAY_S = 0.3

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 import target_app
 import target_app.docs
-from target_app.launch import Server, serve
+from wsharness.serve import Server, serve
 
 APPS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
 IN_PROCESS = {"hardened": target_app.app, "docs": target_app.docs.app}

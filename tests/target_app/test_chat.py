@@ -16,10 +16,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
 
-from target_app.launch import Server, serve
 from target_app.room import STALLED_CLOSE
 from tests.target_app.conftest import APPS, RunningApp
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text, receive_texts
+from wsharness.serve import Server, serve
 
 
 def test_broadcast_and_departure_in_process(client: TestClient) -> None:

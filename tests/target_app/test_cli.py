@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+import re
 import subprocess
 import sys
 import urllib.request
@@ -11,8 +11,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from target_app.launch import free_port, stop, wait_until_listening
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text
+from wsharness.serve import stop, wait_until_listening
 
 
 @contextmanager
@@ -28,15 +28,22 @@ def target_app_process(*args: str) -> Iterator[subprocess.Popen[bytes]]:
         process.stdout.close()
 
 
+def announced_port(process: subprocess.Popen[bytes], variant: str) -> int:
+    """The port of the URL the app prints first (--port 0: the one it was given)."""
+    assert process.stdout is not None
+    line = process.stdout.readline().decode().strip()
+    announced = re.fullmatch(
+        rf"wsharness reference app \({variant}\) at http://127\.0\.0\.1:(\d+)/", line)
+    assert announced, line
+    return int(announced[1])
+
+
 @pytest.mark.parametrize(("variant", "socket_origin"),
                          [("docs", "ws://localhost:8000"), ("hardened", "location.host")])
 @pytest.mark.parametrize("ws_impl", ["websockets-sansio", "wsproto"])
 def test_serves_the_variant(variant: str, socket_origin: str, ws_impl: str) -> None:
-    port = free_port()
-    with target_app_process("--variant", variant, "--port", str(port), "--ws", ws_impl) as proc:
-        assert proc.stdout is not None
-        assert proc.stdout.readline().decode().strip() == (
-            f"wsharness reference app ({variant}) at http://127.0.0.1:{port}/")
+    with target_app_process("--variant", variant, "--port", "0", "--ws", ws_impl) as proc:
+        port = announced_port(proc, variant)
         wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=TIMEOUT_S) as page:
             assert socket_origin in page.read().decode()
@@ -46,8 +53,8 @@ def test_serves_the_variant(variant: str, socket_origin: str, ws_impl: str) -> N
 
 
 def test_two_workers_serve() -> None:
-    port = free_port()
-    with target_app_process("--port", str(port), "--workers", "2") as proc:
+    with target_app_process("--port", "0", "--workers", "2") as proc:
+        port = announced_port(proc, "hardened")
         wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
         for _ in range(4):
             with open_socket(f"ws://127.0.0.1:{port}/ws") as ws:
@@ -61,14 +68,11 @@ def run_and_fail(*args: str) -> tuple[int, list[str]]:
     return result.returncode, [line for line in result.stderr.splitlines() if "error" in line]
 
 
-def test_port_in_use_is_one_line() -> None:
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        port = busy.getsockname()[1]
-        code, errors = run_and_fail("--port", str(port))
+def test_port_in_use_is_one_line(busy_port: int) -> None:
+    code, errors = run_and_fail("--port", str(busy_port))
     assert code == 1
-    assert errors == [f"python -m target_app: error: binding 127.0.0.1:{port} is already in use"]
+    assert errors == [
+        f"python -m target_app: error: binding 127.0.0.1:{busy_port} is already in use"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

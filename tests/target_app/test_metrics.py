@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection
 
-from target_app.launch import Server, serve
 from tests.target_app.conftest import APPS, RunningApp
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text, receive_texts
+from wsharness.serve import Server, serve
 
 Samples = dict[str, float]  # 'name' or 'name{label="value"}' -> value
 OPEN = "wsharness_open_connections"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
 
-TIMEOUT_S = 5.0 * float(os.environ.get("WSHARNESS_TIMEOUT_SCALE", "1"))
+from wsharness.timeouts import scaled
+
+TIMEOUT_S = scaled(5.0)
 
 
 def open_socket(url: str, **kwargs: Any) -> ClientConnection:

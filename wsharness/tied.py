@@ -1,9 +1,9 @@
 """Run a program tied to the process that started it: when that process dies, even by
 SIGKILL, the kernel sends the program SIGTERM (Linux PR_SET_PDEATHSIG, kept across exec).
 
-    python target_app/_tied.py PARENT_PID PROGRAM [ARGS...]
+    python wsharness/tied.py PARENT_PID PROGRAM [ARGS...]
 
-Run as a file, not with -m: importing the target_app package would load the app for nothing.
+Run as a file, it imports only the standard library before the program replaces it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,39 @@
+"""bind_listening: a TCP socket bound, not yet listening, for the server that takes it."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from wsharness.bind import BindError, bind_listening
+from wsharness.handover import adopt
+
+
+def test_a_free_port_is_bound_and_refuses_connections_until_a_server_listens() -> None:
+    with bind_listening("127.0.0.1", 0) as sock:
+        port = sock.getsockname()[1]
+        assert port != 0
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+def test_the_socket_says_it_is_tcp_and_the_server_sees_it_so() -> None:
+    """asyncio sets TCP_NODELAY only on the connections of a socket whose protocol is TCP."""
+    with bind_listening("127.0.0.1", 0) as sock, adopt(sock.dup().detach()) as adopted:
+        for which in (sock, adopted):
+            assert (which.family, which.type, which.proto) == (
+                socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        assert adopted.getsockname() == sock.getsockname()
+
+
+def test_a_port_in_use_is_one_line(busy_port: int) -> None:
+    with pytest.raises(BindError) as refused:
+        bind_listening("127.0.0.1", busy_port)
+    assert str(refused.value) == f"binding 127.0.0.1:{busy_port} is already in use"
+
+
+def test_a_host_that_does_not_resolve_is_one_line() -> None:
+    with pytest.raises(BindError, match=r"^cannot resolve host 'no\.such\.host\.invalid': "):
+        bind_listening("no.such.host.invalid", 0)
+

@@ -1,0 +1,112 @@
+"""Serve an ASGI app with uvicorn in a subprocess on loopback, for tests and runs.
+
+The listening socket is bound here first (wsharness.bind) and handed to the server
+(wsharness.handover), so the port is known and held before the server starts; the server
+is tied to this process (wsharness.tied) and stopped at the end of the `with` block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from wsharness.bind import BindError, bind_listening
+from wsharness.tied import tied_command
+from wsharness.timeouts import scaled
+
+WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
+STARTUP_TIMEOUT_S = scaled(20.0)
+UvicornOption = str | int | float | bool  # a uvicorn.Config keyword's value, as JSON carries it
+
+
+class LaunchError(RuntimeError):
+    """The server did not start (one-line message)."""
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+
+def wait_until_listening(host: str, port: int, timeout_s: float,
+                         process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise LaunchError(f"server exited with code {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise LaunchError(f"nothing listens on {host}:{port} after {timeout_s:.0f}s")
+
+
+def uvicorn_command(app: str, *, fd: int, ws: str, workers: int, log_level: str,
+                    options: Mapping[str, UvicornOption]) -> list[str]:
+    """uvicorn on the bound socket fd, stopped by the kernel if this process dies without
+    stopping it (`tied`)."""
+    return tied_command([sys.executable, "-m", "wsharness.handover", app, "--fd", str(fd),
+                         "--ws", ws, "--workers", str(workers), "--log-level", log_level,
+                         "--options", json.dumps(dict(options))])
+
+
+@contextlib.contextmanager
+def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int = 0,
+          ws: str = WS_IMPLS[0], workers: int = 1,
+          options: Mapping[str, UvicornOption] | None = None, log_path: Path | None = None,
+          cwd: Path | None = None, env: dict[str, str] | None = None,
+          log_level: str = "warning") -> Iterator[Server]:
+    """Run uvicorn on APP until the block ends, on host:port (port 0: any free port); options
+    are further uvicorn.Config keywords; its output goes to log_path (or is discarded)."""
+    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
+        p for p in (str(cwd or Path.cwd()), os.environ.get("PYTHONPATH", "")) if p)}
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(open(log_path, "wb")) if log_path else subprocess.DEVNULL
+        try:
+            sock = bind_listening(host, port)
+        except BindError as exc:
+            raise LaunchError(str(exc)) from None
+        with sock:  # the server holds the only copy once it runs: the port ends with it
+            port = sock.getsockname()[1]
+            process = subprocess.Popen(
+                uvicorn_command(app, fd=sock.fileno(), ws=ws, workers=workers,
+                                log_level=log_level, options=options or {}),
+                pass_fds=(sock.fileno(),), stdout=log, stderr=subprocess.STDOUT, env=env,
+                cwd=cwd, start_new_session=True)
+        try:
+            wait_until_listening(host, port, STARTUP_TIMEOUT_S, process)
+            yield Server(host, port, process)
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """Stop a server like Ctrl-C does, then harder if it lingers."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGINT)
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
