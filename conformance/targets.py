@@ -9,7 +9,6 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-DEFAULT_APP = "target_app:app"
 URL_SCHEMES = {"http": "ws", "ws": "ws", "https": "wss", "wss": "wss"}
 REACH_TIMEOUT_S = 5.0
 
