@@ -18,6 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from reports.results import load_results
+from target_app.launch import serve
+
 REPO = Path(__file__).resolve().parents[1]
 USER_APP = REPO / "tests" / "conformance" / "broken_apps.py"
 INSTALL_TIMEOUT_S = 900.0
@@ -89,13 +92,16 @@ def test_no_target_outside_the_checkout_is_one_error_line(installed: Path, proje
     assert "--url" in errors[0]
 
 
-def test_a_one_line_locustfile_runs_and_the_gate_passes_it(installed: Path,
-                                                            project: Path) -> None:
+def test_a_one_line_locustfile_loads_the_users_service_and_the_gate_passes_it(
+        installed: Path, project: Path) -> None:
     (project / "mine.py").write_text("from loadtests import EchoUser  # noqa: F401\n")
-    run([str(installed / "locust"), "-f", "mine.py", "--headless", "--users", "2",
-         "--spawn-rate", "2", "--run-time", "2s"], cwd=project)
+    with serve("mysvc:conforming", cwd=project) as service:
+        run([str(installed / "locust"), "-f", "mine.py", "--headless", "--users", "2",
+             "--spawn-rate", "2", "--run-time", "2s", "--host", service.url], cwd=project)
     (run_dir,) = (project / "reports" / "runs").iterdir()
-    assert (run_dir / "results.json").is_file()
+    round_trips = load_results(run_dir)["metrics"]["rtt /ws"]
+    assert round_trips["count"] > 0
+    assert round_trips["errors"] == 0
     assert (run_dir / "report.html").is_file()
     run([str(installed / "python"), "-m", "reports", "compare", str(run_dir), str(run_dir)],
         cwd=project)
