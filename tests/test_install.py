@@ -96,8 +96,10 @@ def test_a_one_line_locustfile_loads_the_users_service_and_the_gate_passes_it(
         installed: Path, project: Path) -> None:
     (project / "mine.py").write_text("from loadtests import EchoUser  # noqa: F401\n")
     with serve("mysvc:conforming", cwd=project) as service:
-        run([str(installed / "locust"), "-f", "mine.py", "--headless", "--users", "2",
-             "--spawn-rate", "2", "--run-time", "2s", "--host", service.url], cwd=project)
+        output = run([str(installed / "locust"), "-f", "mine.py", "--headless", "--users", "2",
+                      "--spawn-rate", "2", "--run-time", "2s", "--host", service.url],
+                     cwd=project)
+    assert "latencies in µs" in output
     (run_dir,) = (project / "reports" / "runs").iterdir()
     round_trips = load_results(run_dir)["metrics"]["rtt /ws"]
     assert round_trips["count"] > 0

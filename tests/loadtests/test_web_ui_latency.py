@@ -19,8 +19,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 
 from reports.results import PERCENTILES, Results, load_results
-from target_app.launch import free_port, wait_until_listening
 from tests.loadtests.running import REPO, TIMEOUT_SCALE, locust_command, only_run_dir, two_workers
+from wsharness.bind import free_port
+from wsharness.serve import wait_until_listening
 
 pytestmark = pytest.mark.browser
 
