@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 from wsharness.target import TargetError
 
-DEFAULT_APP = "target_app:app"
-
 
 @dataclass(frozen=True)
 class WireTarget:

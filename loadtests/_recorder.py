@@ -128,7 +128,9 @@ class Recorder:
         self.fold(stats)
         self.frozen = True
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, timeline: bool = True) -> Snapshot:
+        """The measurements so far, encoded; without the per-second timeline if not timeline
+        (a live view needs only the histograms, and the timeline grows with the run)."""
         return Snapshot(
             metrics={
                 metric_name(kind, name): {
@@ -141,7 +143,7 @@ class Recorder:
             intervals=[[second, sent, received, kind,
                         encode_histogram(histogram) if histogram is not None else ""]
                        for second, (sent, received, kind, histogram)
-                       in sorted(self.intervals.items())],
+                       in sorted(self.intervals.items())] if timeline else [],
             sent=self.total_sent,
             received=self.total_received,
         )

@@ -2,7 +2,8 @@
 
 - master or single process: options checked, the target (named --host, or the embedded app)
   checked or started, the shape chosen; at the end of each run (test_stop) the measurements
-  are merged and written to <report-dir>/<run-id>/results.json, then rendered.
+  are merged and written to <report-dir>/<run-id>/results.json, then rendered and handed to
+  loadtests._finished (the µs table on the console, the web UI's view of ended runs).
 - single process or worker: pending samples are folded once a second; a worker sends its
   snapshot (encoded histograms, counters, timeline) to the master when asked, or unasked when
   it quits first (Ctrl-C or SIGTERM reach every process of `--processes`).
@@ -29,6 +30,7 @@ from gevent.event import Event
 from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
+from loadtests._finished import run_finished
 from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
 from loadtests._results import build_results, iso_utc
@@ -345,6 +347,7 @@ def _finish(environment: Any, run: Run, merged: Merged, ended_s: float,
     if path is not None:
         print(f"wsharness: results.json: {path}", flush=True)
         _render(path.parent)
+        run_finished(environment, results, path)
 
 
 def _write(environment: Any, run_dir: Path, results: Results) -> Path | None:

@@ -25,7 +25,7 @@ import gevent
 from locust import User
 from locust.exception import RescheduleTask, StopUser
 
-from loadtests import _run  # noqa: F401  (registers the run's event listeners, once)
+from loadtests import _run, _webui  # noqa: F401  (register the run's and web UI's listeners)
 from loadtests._backoff import Backoff
 from loadtests._options import Settings
 from loadtests._recorder import LOCUST_TYPES, RECORDER

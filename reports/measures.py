@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from reports.charts import PERCENTILE_DECADES, percentile_to_x
-from reports.results import Metric, Results, decode_histogram
+from reports.results import PERCENTILES, Metric, Results, decode_histogram
 
 CURVE_POINTS = 96
+PERCENTILE_LABELS = dict(zip(PERCENTILES, ("p50", "p90", "p99", "p99.9", "max"), strict=True))
 
 
 def run_duration_s(results: Results) -> float | None:
@@ -31,6 +32,16 @@ def error_share(metric: Metric) -> float:
     """Errors as a fraction of all attempts (samples plus errors)."""
     attempts = metric["count"] + metric["errors"]
     return metric["errors"] / attempts if attempts else 0.0
+
+
+def percentiles_us(metric: Metric) -> dict[str, int]:
+    """The metric's PERCENTILES in whole microseconds, as its histogram recorded them."""
+    return {p: round(metric["percentiles_ms"][p] * 1000) for p in PERCENTILES}
+
+
+def ranked_counts(table: dict[str, int]) -> list[tuple[str, int]]:
+    """Close codes or errors by kind, the most frequent first (ties in the file's order)."""
+    return sorted(table.items(), key=lambda item: -item[1])
 
 
 def throughput_per_s(metric: Metric, duration_s: float | None) -> float | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 
 from reports.junit import Conformance
-from reports.measures import error_share, run_duration_s, throughput_per_s
+from reports.measures import error_share, ranked_counts, run_duration_s, throughput_per_s
 from reports.results import Results
 
 
@@ -68,8 +68,7 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
 def _counts(table: dict[str, int]) -> str:
     if not table:
         return "none"
-    ordered = sorted(table.items(), key=lambda item: -item[1])
-    return ", ".join(f"{cell(key)} × {count}" for key, count in ordered)
+    return ", ".join(f"{cell(key)} × {count}" for key, count in ranked_counts(table))
 
 
 def lost_worker_lines(results: Results) -> list[str]:

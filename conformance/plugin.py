@@ -1,7 +1,10 @@
-"""The suite's targets (--app, --url, --ws-impl, --stall-s), Hypothesis profiles, fixtures.
+"""The suite as a pytest plugin (entry point `wsharness`): its targets (--app, --url,
+--ws-impl, --stall-s), Hypothesis profiles and fixtures, wherever the package is installed.
 
 Every test checks either on the wire (a real uvicorn on a free loopback port, or --url) or
 in-process (Starlette's TestClient); its test id and its `checked` user property say which.
+The plugin is loaded by every pytest run in an environment that has wsharness, so it acts
+only on runs that collect the suite.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.targets import DEFAULT_APP, WireTarget, load_app
+from conformance.targets import WireTarget, load_app
 from wsharness.serve import WS_IMPLS, LaunchError, serve
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
@@ -24,6 +27,7 @@ from wsharness.timeouts import scaled
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
+INSTALLED = "site-packages" in SUITE_DIR.parts  # else a checkout, collected whole by its root
 WANTED_OPEN_FILES = 8192
 TEST_TIMEOUT_S = int(scaled(300))  # Hypothesis may shrink a failure for a while: let it finish
 SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -39,14 +43,23 @@ settings.register_profile("smoke", derandomize=True, database=None, deadline=Non
                           max_examples=10, stateful_step_count=10,
                           phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           suppress_health_check=SLOW_HEALTH_CHECKS)
-settings.load_profile("ci")  # the default; --hypothesis-profile NAME loads another after this
+MARKERS = {
+    "contract": "the protocol of PROTOCOL.md",
+    "hardening": "robustness and security beyond the documentation",
+    "protocol": "RFC 6455 framing",
+    "scale": "many concurrent clients",
+}
+DEFAULT_PROFILE = "ci"
+APP_INI = "wsharness_app"
+NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) or --url URL "
+             f"(a running server), or set {APP_INI} in the pytest configuration")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("wsharness", "wsharness conformance target")
-    group.addoption("--app", default=DEFAULT_APP, metavar="MODULE:ATTR",
+    group.addoption("--app", default=None, metavar="MODULE:ATTR",
                     help="ASGI app to check, importable from the current directory or "
-                    f"PYTHONPATH (default {DEFAULT_APP})")
+                    f"PYTHONPATH (default: the {APP_INI} setting)")
     group.addoption("--url", default=None, metavar="URL",
                     help="check a server already running at http://host:port or ws://host:port"
                     " instead (in-process checks are skipped)")
@@ -57,9 +70,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
                     f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
+    parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
+                  "neither --app nor --url is given")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    for marker, meaning in MARKERS.items():
+        config.addinivalue_line("markers", f"{marker}: {meaning}")
+    if not collects_the_suite(config):
+        return
+    if config.getoption("hypothesis_profile", None) is None:
+        settings.load_profile(DEFAULT_PROFILE)
     if not config.getoption("--stall-s") > 0:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     try:
@@ -68,10 +89,33 @@ def pytest_configure(config: pytest.Config) -> None:
             check_answers(base, "--url")
             config.stash[WIRE_BASE] = base
         else:
-            config.stash[APP] = load_app(config.getoption("--app"))
+            config.stash[APP] = load_app(app_option(config))
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
     raise_open_file_limit()
+
+
+def collects_the_suite(config: pytest.Config) -> bool:
+    """Whether this run's arguments (or testpaths) reach the suite: the suite's package with
+    --pyargs, a path in it, or a checkout holding it."""
+    for arg in config.args:
+        target = arg.split("::")[0]
+        if config.option.pyargs and target.split(".")[0] == SUITE_DIR.name:
+            return True
+        path = (config.invocation_params.dir / target).resolve()
+        if path == SUITE_DIR or SUITE_DIR in path.parents:
+            return True
+        if path in SUITE_DIR.parents and not INSTALLED:
+            return True
+    return False
+
+
+def app_option(config: pytest.Config) -> str:
+    """--app, else the configured default; neither is a usage error."""
+    app: str | None = config.getoption("--app") or config.getini(APP_INI) or None
+    if app is None:
+        raise pytest.UsageError(NO_TARGET)
+    return app
 
 
 def raise_open_file_limit() -> None:
@@ -84,6 +128,8 @@ def raise_open_file_limit() -> None:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
+    if not metafunc.definition.path.is_relative_to(SUITE_DIR):
+        return
     if "wire" in metafunc.fixturenames:
         impls = ["url"] if WIRE_BASE in config.stash else (
             list(WS_IMPLS) if config.getoption("--ws-impl") == "all"
@@ -119,11 +165,11 @@ def wire(request: pytest.FixtureRequest,
     impl: str = request.param
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
     try:
-        with serve(config.getoption("--app"), ws=impl, cwd=Path.cwd(), log_path=log_path,
+        with serve(app_option(config), ws=impl, cwd=Path.cwd(), log_path=log_path,
                    env={STALL_ENV: str(config.getoption("--stall-s"))}) as server:
             yield WireTarget(server.ws_url, impl)
     except LaunchError as exc:
-        pytest.fail(f"cannot serve {config.getoption('--app')} with --ws {impl}: {exc} "
+        pytest.fail(f"cannot serve {app_option(config)} with --ws {impl}: {exc} "
                     f"(log: {log_path})", pytrace=False)
 
 

@@ -1,0 +1,37 @@
+"""The plugin is loaded by every pytest run where wsharness is installed: it must leave runs
+that do not collect the suite alone (no target demanded, Hypothesis settings untouched)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+USERS_OWN_TEST = '''
+from hypothesis import settings
+
+def test_own_settings():
+    assert settings.default.max_examples == 100
+    assert not settings.default.derandomize
+'''
+
+
+def test_a_run_of_other_tests_needs_no_target_and_keeps_hypothesis_defaults(
+        tmp_path: Path) -> None:
+    (tmp_path / "test_mine.py").write_text(USERS_OWN_TEST)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_the_suites_markers_are_known_everywhere(tmp_path: Path) -> None:
+    (tmp_path / "test_marked.py").write_text(
+        "import pytest\n\n@pytest.mark.contract\ndef test_marked():\n    pass\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                             "--strict-markers", "-m", "contract"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
