@@ -30,14 +30,22 @@ BAD_VALUES = [  # (option, value, what the error says)
 finite = st.floats(0, 1e6, allow_nan=False, allow_infinity=False)
 text = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1,
                max_size=20)
-valid_settings = st.builds(
+
+
+def rates_allowed_with(think_time: float) -> st.SearchStrategy[float]:
+    """With a think time, only the rates that it may replace (0, or the default)."""
+    return st.sampled_from((0.0, DEFAULT_MESSAGE_RATE)) if think_time else finite
+
+
+valid_settings = finite.flatmap(lambda think_time: st.builds(
     Settings,
-    message_size=st.integers(1, 10**6), think_time=finite, message_rate=finite,
+    message_size=st.integers(1, 10**6), think_time=st.just(think_time),
+    message_rate=rates_allowed_with(think_time),
     chat_room_size=st.integers(1, 100), bad_credentials=st.floats(0, 1),
     ws_timeout=finite.filter(lambda value: value > 0), max_messages=st.integers(1, 10**9),
     shape=st.sampled_from(("", *SHAPES)), report_dir=text, target_app=text,
     worker_snapshots=st.booleans(),
-).filter(lambda s: not s.think_time or s.message_rate in (0, DEFAULT_MESSAGE_RATE))
+))
 
 
 def parser() -> LocustArgumentParser:
