@@ -1,26 +1,24 @@
-"""The gevent WebSocket client against the reference app and a websockets server."""
+"""The gevent WebSocket client against the reference app, a websockets server, and a server
+scripted byte by byte (tests/loadtests/raw_server.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
 from websockets.frames import Close
-from websockets.http11 import Request
-from websockets.server import ServerProtocol
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
 from target_app.launch import Server
 from target_app.launch import serve as serve_app
+from tests.loadtests.raw_server import Peer, raw_server
 
 TIMEOUT_S = 5.0
-CLOSE_DELAY_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +27,17 @@ def app() -> Iterator[Server]:
         yield server
 
 
-def scripted_server(script: object) -> Iterator[str]:
-    with serve(script, "127.0.0.1", 0) as server:  # type: ignore[arg-type]
+@contextlib.contextmanager
+def scripted_server(script: Callable[[ServerConnection], None]) -> Iterator[str]:
+    """websockets' own server running script for each connection, for the block."""
+    with serve(script, "127.0.0.1", 0) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-        server.shutdown()
-        thread.join(TIMEOUT_S)
+        try:
+            yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+        finally:
+            server.shutdown()
+            thread.join(TIMEOUT_S)
 
 
 def test_text_round_trips_in_order(app: Server) -> None:
@@ -106,7 +108,7 @@ def _fragments_ping_then_going_away(websocket: ServerConnection) -> None:
 
 
 def test_fragments_pings_and_the_server_close_code() -> None:
-    for url in scripted_server(_fragments_ping_then_going_away):
+    with scripted_server(_fragments_ping_then_going_away) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S)
         assert connection.recv(TIMEOUT_S) == "fragment"
         assert connection.recv(TIMEOUT_S) == b"\x01\x02"
@@ -123,47 +125,39 @@ def _sends_too_much(websocket: ServerConnection) -> None:
 
 
 def test_a_message_over_max_size_fails_the_connection_with_1009() -> None:
-    for url in scripted_server(_sends_too_much):
+    with scripted_server(_sends_too_much) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S, max_size=1000)
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
         assert closed.value.code == 1009
 
 
-def slow_to_close_server() -> Iterator[str]:
-    """Serves one connection and answers the client's close frame CLOSE_DELAY_S late."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(TIMEOUT_S)
+class CloseOnCue:
+    """A server script that tells when the client's close frame has come, and answers it
+    only when told to."""
 
-    def serve_one() -> None:
-        sock, _ = listener.accept()
-        sock.settimeout(TIMEOUT_S)
-        protocol = ServerProtocol()
-        with sock:
-            while data := sock.recv(4096):
-                protocol.receive_data(data)
-                for event in protocol.events_received():
-                    if isinstance(event, Request):
-                        protocol.send_response(protocol.accept(event))
-                if protocol.close_rcvd is not None:
-                    time.sleep(CLOSE_DELAY_S)
-                for chunk in protocol.data_to_send():
-                    sock.sendall(chunk)
+    def __init__(self) -> None:
+        self.close_came = threading.Event()
+        self.answer = threading.Event()
 
-    thread = threading.Thread(target=serve_one, daemon=True)
-    thread.start()
-    yield f"ws://127.0.0.1:{listener.getsockname()[1]}"
-    thread.join(TIMEOUT_S)
-    listener.close()
+    def __call__(self, peer: Peer) -> None:
+        peer.receive_close()
+        self.close_came.set()
+        assert self.answer.wait(TIMEOUT_S)
+        peer.flush()
 
 
 def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
-    for url in slow_to_close_server():
+    server = CloseOnCue()
+    with raw_server(server) as url:
         codes: list[int] = []
         connection = Connection.open(url, timeout_s=TIMEOUT_S, on_end=codes.append)
         closing = gevent.spawn(connection.close)
-        gevent.sleep(CLOSE_DELAY_S / 3)  # the close frame is out, its answer is not yet in
-        closing.kill(block=True, timeout=TIMEOUT_S)
+        gevent.idle()  # closing runs: its close frame goes out, it waits for the answer
+        assert server.close_came.wait(TIMEOUT_S)
+        closing.kill(block=False)  # lands before the answer can be read: it is not sent yet
+        server.answer.set()
+        closing.join(TIMEOUT_S)
         assert isinstance(closing.value, gevent.GreenletExit)  # the kill went on
         assert codes == [1000]
         assert connection._protocol.close_rcvd == Close(1000, "")
