@@ -1,4 +1,4 @@
-"""The gevent WebSocket client against the reference app, a websockets server, and a server
+"""The gevent WebSocket client against the reference app, a websockets server, and servers
 scripted byte by byte (tests/loadtests/raw_server.py)."""
 
 from __future__ import annotations
@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
-from websockets.frames import Close
+from websockets.frames import Close, CloseCode, Opcode
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
 from target_app.launch import Server
 from target_app.launch import serve as serve_app
 from tests.loadtests.raw_server import Peer, raw_server
+from tests.loadtests.server_frames import MASK, raw_frame, server_frame
 
 TIMEOUT_S = 5.0
 
@@ -161,3 +162,72 @@ def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
         assert isinstance(closing.value, gevent.GreenletExit)  # the kill went on
         assert codes == [1000]
         assert connection._protocol.close_rcvd == Close(1000, "")
+
+
+BEFORE = server_frame(Opcode.TEXT, b"before")
+FIRST_FRAGMENT = server_frame(Opcode.TEXT, b"frag", fin=False)
+
+
+def _sends_around_our_close(before: bytes, after: bytes) -> Callable[[Peer], None]:
+    """Sends before; once the client's close frame has come, sends after, then answers the
+    close (RFC 6455 5.5.1: a peer MAY finish the message it is sending first)."""
+    def script(peer: Peer) -> None:
+        peer.send(before)
+        peer.receive_close()
+        peer.send(after)
+        peer.flush()  # the close frame's answer, then the end of the stream
+    return script
+
+
+def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_reassembled() -> None:
+    script = _sends_around_our_close(BEFORE + FIRST_FRAGMENT, server_frame(Opcode.CONT, b"ment"))
+    with raw_server(script) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        assert connection.recv(TIMEOUT_S) == "before"
+        assert connection.close() == 1000
+        assert connection.recv(TIMEOUT_S) == "fragment"  # received while closing, kept
+        with pytest.raises(WsClosed):
+            connection.recv(TIMEOUT_S)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (BEFORE + FIRST_FRAGMENT, server_frame(Opcode.CONT, b"\xff")),
+    (BEFORE, server_frame(Opcode.TEXT, b"\xff")),
+], ids=["the last fragment", "a whole message"])
+def test_8_1_invalid_utf8_after_our_close_frame_ends_the_close_with_1007(
+        before: bytes, after: bytes) -> None:
+    with raw_server(_sends_around_our_close(before, after)) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        assert connection.recv(TIMEOUT_S) == "before"
+        assert connection.close() == CloseCode.INVALID_DATA  # never a UnicodeDecodeError
+        with pytest.raises(WsClosed) as closed:
+            connection.recv(TIMEOUT_S)
+        assert closed.value.code == CloseCode.INVALID_DATA
+
+
+@pytest.mark.parametrize(("frame", "code"), [
+    (raw_frame(0x81, b"ok \xff"), CloseCode.INVALID_DATA),
+    (raw_frame(0x01, b"ok \xe2") + raw_frame(0x80, b"\x28"), CloseCode.INVALID_DATA),
+    (raw_frame(0x81, b"hidden", mask=MASK), CloseCode.PROTOCOL_ERROR),
+    (raw_frame(0x09, b"ping"), CloseCode.PROTOCOL_ERROR),
+    (raw_frame(0x80, b"orphan"), CloseCode.PROTOCOL_ERROR),
+    (raw_frame(0x88, b"\x03"), CloseCode.PROTOCOL_ERROR),  # a close payload of one byte
+], ids=["invalid UTF-8", "invalid UTF-8 across fragments", "masked", "fragmented ping",
+        "continuation without a start", "malformed close frame"])
+def test_a_broken_frame_fails_the_connection_and_the_server_hears_the_code(
+        frame: bytes, code: CloseCode) -> None:
+    heard: list[Close] = []
+
+    def script(peer: Peer) -> None:
+        peer.send(server_frame(Opcode.TEXT, b"first") + frame)
+        heard.append(peer.receive_close())
+        peer.flush()
+
+    with raw_server(script) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        assert connection.recv(TIMEOUT_S) == "first"
+        with pytest.raises(WsClosed) as closed:
+            connection.recv(TIMEOUT_S)
+        assert closed.value.code == code
+        assert connection.close() == code
+    assert [close.code for close in heard] == [code]
