@@ -360,6 +360,8 @@ class Connection:
             if protocol.state is State.OPEN:
                 protocol.send_close(code)
                 self._flush()
+            if self._readable is not None and self._readable.active:
+                return  # another greenlet waits to read: _end() ends that read, no answer read
             self._timeout = timeout_s
             while protocol.state is not State.CLOSED:
                 self._read_once()

@@ -90,6 +90,16 @@ def test_credentials_by_query_and_cookie(app: Server) -> None:
     connection.close()
 
 
+def test_closing_while_another_greenlet_reads_ends_that_read(app: Server) -> None:
+    connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
+    reader = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the reader waits for a message
+    code = connection.close()
+    with pytest.raises(WsClosed) as closed:
+        reader.get(timeout=TIMEOUT_S)
+    assert closed.value.code == code == connection.close_code
+
+
 def test_a_silent_server_times_out(app: Server) -> None:
     connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
     with pytest.raises(WsTimeout):
