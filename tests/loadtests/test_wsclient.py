@@ -47,7 +47,7 @@ def test_text_round_trips_in_order(app: Server) -> None:
         connection.send_text(f"m{number}")
     assert [connection.recv(TIMEOUT_S) for _ in range(50)] == [
         f"Message text was: m{number}" for number in range(50)]
-    assert connection.close() == 1000
+    assert connection.close() == CloseCode.NORMAL_CLOSURE
 
 
 def test_a_host_name_connects_as_well_as_an_address(app: Server) -> None:
@@ -55,7 +55,7 @@ def test_a_host_name_connects_as_well_as_an_address(app: Server) -> None:
         connection = Connection.open(f"ws://{host}:{app.port}/ws", timeout_s=TIMEOUT_S)
         connection.send_text(host)
         assert connection.recv(TIMEOUT_S) == f"Message text was: {host}"
-        assert connection.close() == 1000
+        assert connection.close() == CloseCode.NORMAL_CLOSURE
 
 
 def test_json_text_and_a_long_message(app: Server) -> None:
@@ -71,7 +71,7 @@ def test_binary_is_refused_by_the_reference_app_with_its_close_code(app: Server)
     connection.send_binary(b"\x00\x01")
     with pytest.raises(WsClosed) as closed:
         connection.recv(TIMEOUT_S)
-    assert closed.value.code == 1003
+    assert closed.value.code == CloseCode.UNSUPPORTED_DATA
 
 
 def test_refused_handshake_reports_the_http_status(app: Server) -> None:
@@ -115,7 +115,7 @@ def _fragments_ping_then_going_away(websocket: ServerConnection) -> None:
     websocket.send(b"\x03")
     websocket.ping(b"p")
     websocket.send("after ping")
-    websocket.close(1001, "bye")
+    websocket.close(CloseCode.GOING_AWAY, "bye")
 
 
 def test_fragments_pings_and_the_server_close_code() -> None:
@@ -127,7 +127,7 @@ def test_fragments_pings_and_the_server_close_code() -> None:
         assert connection.recv(TIMEOUT_S) == "after ping"
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
-        assert closed.value.code == 1001
+        assert closed.value.code == CloseCode.GOING_AWAY
 
 
 def _sends_too_much(websocket: ServerConnection) -> None:
@@ -140,7 +140,7 @@ def test_a_message_over_max_size_fails_the_connection_with_1009() -> None:
         connection = Connection.open(url, timeout_s=TIMEOUT_S, max_size=1000)
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
-        assert closed.value.code == 1009
+        assert closed.value.code == CloseCode.MESSAGE_TOO_BIG
 
 
 class CloseOnCue:
@@ -170,8 +170,8 @@ def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
         server.answer.set()
         closing.join(TIMEOUT_S)
         assert isinstance(closing.value, gevent.GreenletExit)  # the kill went on
-        assert codes == [1000]
-        assert connection._protocol.close_rcvd == Close(1000, "")
+        assert codes == [CloseCode.NORMAL_CLOSURE]
+        assert connection._protocol.close_rcvd == Close(CloseCode.NORMAL_CLOSURE, "")
 
 
 BEFORE = server_frame(Opcode.TEXT, b"before")
@@ -194,7 +194,7 @@ def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_reassemble
     with raw_server(script) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S)
         assert connection.recv(TIMEOUT_S) == "before"
-        assert connection.close() == 1000
+        assert connection.close() == CloseCode.NORMAL_CLOSURE
         assert connection.recv(TIMEOUT_S) == "fragment"  # received while closing, kept
         with pytest.raises(WsClosed):
             connection.recv(TIMEOUT_S)
