@@ -72,7 +72,7 @@ def churn(params: Params) -> Params:
         if ending == "clean":
             connection.close()
         else:
-            sock = connection._sock  # closed under the client, as a crash or a cable pull would
+            sock = connection._raw  # closed under the client, as a crash or a cable pull would
             if ending == "rst":
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()

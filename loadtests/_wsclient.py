@@ -1,13 +1,16 @@
 """A cheap WebSocket client for gevent: websockets' Sans-I/O ClientProtocol plus a fast path.
 
 websockets' `ClientProtocol` does the opening handshake, control frames (ping, pong, close)
-and the closing handshake. Data frames, the bulk of the traffic, take a fast path: text and
-binary frames are built here (masked with websockets' C `apply_mask`) and incoming data
-frames are split, checked (size, UTF-8, fragmentation) and decoded here, while every other
-frame is handed, whole, to the protocol object. One connection per greenlet, no background
-reader; a read waits on the socket's gevent watcher, and one watchdog greenlet per process
-expires reads past their deadline (a gevent.Timeout per read would cost more than the rest
-of a round trip).
+and the closing handshake. Everything after the handshake goes through `Framing`
+(`_framing.py`, Sans-I/O too): it splits frames off the stream, reassembles and checks data
+messages, builds the frames sent, and passes control frames on to the protocol. This module
+is only the I/O around the two: one connection per greenlet, no background reader.
+
+A ws:// connection owns a plain non-blocking socket and a gevent io watcher on its file
+descriptor. A read waits on that watcher; one watchdog greenlet per process expires reads
+past their deadline by cancelling the wait (a gevent.Timeout per read would cost more than
+the rest of a round trip). A wss:// connection reads through gevent's SSL socket, bounded by
+its timeout.
 """
 
 from __future__ import annotations
@@ -17,39 +20,34 @@ import contextlib
 import functools
 import ipaddress
 import os
-import random
 import socket
 import ssl
-import struct
 import time
 import weakref
 from collections.abc import Callable
 from http.cookies import SimpleCookie
+from typing import Any
 
 import gevent
+import gevent.monkey
 import gevent.socket
 import gevent.ssl
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - the C extension ships with websockets' wheels
-    from websockets.utils import apply_mask
+from loadtests._framing import OP_CLOSE, ControlFrame, Failure, Framing, Message, frame_header
+
+__all__ = ["ConnectFailed", "Connection", "HandshakeRefused", "Message", "WsClosed", "WsError",
+           "WsTimeout", "frame_header", "warm_up"]  # frame_header: the floor benchmark's frames
 
 RECV_BYTES = 65536
-ABNORMAL_CLOSE = 1006
-PROTOCOL_ERROR = 1002
-INVALID_DATA = 1007
-MESSAGE_TOO_BIG = 1009
+READ = 1  # libev's and libuv's readable event, for hub.loop.io
 WATCHDOG_PERIOD_S = 0.05
 END_OF_HEAD = b"\r\n\r\n"
-WHOLE_SHORT_DATA_FRAMES = (0x81, 0x82)  # FIN + text or binary, no RSV bits
-OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2
-_mask_bits = random.getrandbits  # masks stop proxies' cache poisoning, not an attacker
+_PLAIN_SOCKET = gevent.monkey.get_original("socket", "socket")
 
 
 class WsError(Exception):
@@ -85,41 +83,27 @@ class WsClosed(WsError):
         self.reason = reason
 
 
-Message = str | bytes
-
-
-def frame_header(opcode: int, length: int) -> bytes:
-    """FIN + opcode, MASK + payload length (client frames are always masked)."""
-    first = 0x80 | opcode
-    if length < 126:
-        return bytes((first, 0x80 | length))
-    if length < 65536:
-        return struct.pack("!BBH", first, 0xFE, length)
-    return struct.pack("!BBQ", first, 0xFF, length)
-
-
 class Connection:
     """An open WebSocket connection (client side)."""
 
     def __init__(self, sock: socket.socket, protocol: ClientProtocol, *, tls: bool,
-                 max_size: int | None, on_end: Callable[[int], None] | None = None) -> None:
-        self._sock = sock
+                 timeout_s: float, max_size: int | None,
+                 on_end: Callable[[int], None] | None = None) -> None:
+        self._raw = sock  # ws://: a non-blocking socket of our own; wss://: gevent's SSL socket
+        self._tls = tls
+        self._hub: Any = gevent.get_hub()
+        self._readable: Any = None if tls else self._hub.loop.io(sock.fileno(), READ)
+        self._deadline = 0.0  # of the read waiting on _readable, for the watchdog; 0 if none
+        self._timeout = timeout_s  # of the next read
+        self._send_timeout = timeout_s  # of a wait for room to send
+        self._protocol = protocol
+        self._framing = Framing(max_size)
+        self._framed = False  # bytes go to _framing: from the handshake's end to the stream's
+        self._failure = 0  # the close code this side failed the connection with, if it did
+        self._head: bytes | None = b""  # response head so far; None once it went to the protocol
+        self._messages: collections.deque[Message] = collections.deque()
         self._on_end = on_end  # told the close code, once, when the connection ends
         self._ended = False
-        self._tls = tls
-        self._raw = sock if tls else getattr(sock, "_sock", sock)  # non-blocking, under gevent
-        self._read_event = getattr(sock, "_read_event", None)
-        self._hub = gevent.get_hub()
-        self._deadline = 0.0
-        self._timeout = 0.0
-        self._protocol = protocol
-        self._max_size = max_size
-        self._head: bytes | None = b""  # response head so far; None once it went to the protocol
-        self._buffer = b""  # bytes of an incomplete frame
-        self._messages: collections.deque[Message] = collections.deque()
-        self._fragments: list[bytes] = []
-        self._fragments_size = 0
-        self._fragment_opcode = 0
         _WATCHDOG.connections.add(self)
 
     @classmethod
@@ -160,15 +144,17 @@ class Connection:
             except OSError as exc:
                 sock.close()
                 raise ConnectFailed(f"TLS with {uri.host}:{uri.port}: {exc}") from None
-        sock.settimeout(timeout_s)  # bounds sendall on a full buffer, and TLS reads
-        connection = cls(sock, protocol, tls=uri.secure, max_size=max_size, on_end=on_end)
-        connection._timeout = timeout_s
+            sock.settimeout(timeout_s)  # bounds sendall on a full buffer, and reads
+        else:
+            sock = _owned(sock)
+        connection = cls(sock, protocol, tls=uri.secure, timeout_s=timeout_s,
+                         max_size=max_size, on_end=on_end)
         protocol.send_request(request)
         try:
             connection._flush()
             connection._handshake()
         except BaseException:
-            sock.close()
+            connection._release()
             raise
         return connection
 
@@ -183,43 +169,60 @@ class Connection:
             raise WsError(f"invalid handshake: {exc}")
 
     @property
-    def is_open(self) -> bool:
-        return self._protocol.state is State.OPEN
-
-    @property
     def close_code(self) -> int:
         """The close code received, else the one this side failed the connection with, else 1006."""
         protocol = self._protocol
         if protocol.close_rcvd is not None:
             return protocol.close_rcvd.code
-        if protocol.close_sent is not None and protocol.close_sent.code != 1000:
+        if self._failure:
+            return self._failure
+        if protocol.close_sent is not None and protocol.close_sent.code != CloseCode.NORMAL_CLOSURE:
             return protocol.close_sent.code
-        return ABNORMAL_CLOSE
+        return CloseCode.ABNORMAL_CLOSURE
 
     # -- sending --------------------------------------------------------------------------------
 
     def send_text(self, text: str) -> None:
-        self._send(OP_TEXT, text.encode())
-
-    def send_binary(self, data: bytes) -> None:
-        self._send(OP_BINARY, data)
-
-    def _send(self, opcode: int, payload: bytes) -> None:
         if self._protocol.state is not State.OPEN:
             raise WsClosed(self.close_code)
-        mask = _mask_bits(32).to_bytes(4, "little")
-        length = len(payload)
-        header = bytes((0x80 | opcode, 0x80 | length)) if length < 126 else \
-            frame_header(opcode, length)
-        data = header + mask + apply_mask(payload, mask)
+        self._send(self._framing.send_text(text))
+
+    def send_binary(self, data: bytes) -> None:
+        if self._protocol.state is not State.OPEN:
+            raise WsClosed(self.close_code)
+        self._send(self._framing.send_binary(data))
+
+    def _send(self, data: bytes) -> None:
         try:
-            sent = self._raw.send(data)
+            try:
+                sent = self._raw.send(data)
+            except BlockingIOError:
+                sent = 0
             if sent < len(data):
-                self._sock.sendall(data[sent:])
-        except BlockingIOError:
-            self._sock.sendall(data)
+                self._send_rest(memoryview(data)[sent:])
         except OSError:
-            raise WsClosed(ABNORMAL_CLOSE, "connection lost while sending") from None
+            raise WsClosed(CloseCode.ABNORMAL_CLOSURE, "connection lost while sending") from None
+
+    def _send_rest(self, rest: memoryview) -> None:
+        """Send what did not fit in the socket's buffer; OSError (TimeoutError) if it can't."""
+        if self._tls:
+            self._raw.sendall(rest)
+            return
+        fd = self._raw.fileno()
+        while rest:
+            gevent.socket.wait_write(fd, timeout=self._send_timeout)
+            with contextlib.suppress(BlockingIOError):
+                rest = rest[self._raw.send(rest):]
+
+    def _flush(self) -> None:
+        for data in self._protocol.data_to_send():
+            try:
+                if data:
+                    self._send(data)
+                else:
+                    self._raw.shutdown(socket.SHUT_WR)
+            except (WsClosed, OSError):
+                return  # the peer is gone; the protocol state says how the connection ended
 
     # -- receiving ------------------------------------------------------------------------------
 
@@ -231,8 +234,8 @@ class Connection:
         if self._ended:
             raise WsClosed(self.close_code, "the connection is closed")
         self._timeout = timeout_s
+        protocol = self._protocol
         while not messages:
-            protocol = self._protocol
             if protocol.state is State.CLOSED:
                 self._end()
                 raise WsClosed(self.close_code, protocol.close_reason or "")
@@ -244,8 +247,8 @@ class Connection:
             raise WsClosed(self.close_code, "the connection is closed")
         if self._tls:
             try:
-                self._sock.settimeout(self._timeout)
-                data = self._sock.recv(RECV_BYTES)
+                self._raw.settimeout(self._timeout)
+                data = self._raw.recv(RECV_BYTES)
             except TimeoutError:
                 raise WsTimeout("no message within the timeout") from None
             except OSError:
@@ -258,19 +261,18 @@ class Connection:
                 return
             except OSError:
                 data = b""
-        protocol = self._protocol
         if not data:
-            protocol.receive_eof()
+            self._protocol.receive_eof()
             self._flush()
-        elif protocol.state is State.OPEN:
-            self._on_data(data)
-        elif protocol.state is State.CONNECTING:
+        elif self._framed:
+            self._on_frames(data)
+        elif self._protocol.state is State.CONNECTING:
             self._on_handshake_data(data)
-        else:
+        else:  # a refusal's body, or what follows a close frame or a failure: discarded there
             self._to_protocol(data)
 
     def _on_handshake_data(self, data: bytes) -> None:
-        """Give the protocol the HTTP response head only; frames after it take the fast path."""
+        """Give the protocol the HTTP response head only; the frames after it go to _framing."""
         if self._head is None:  # a refusal's body
             self._to_protocol(data)
             return
@@ -282,103 +284,40 @@ class Connection:
         self._head = None
         end += len(END_OF_HEAD)
         self._to_protocol(head[:end])
+        self._framed = self._protocol.state is State.OPEN
         if end < len(head):
-            if self._protocol.state is State.OPEN:
-                self._on_data(head[end:])
+            if self._framed:
+                self._on_frames(head[end:])
             else:
                 self._to_protocol(head[end:])
 
-    def _on_data(self, data: bytes) -> None:
-        if (not self._buffer and len(data) >= 2 and data[1] < 126 and len(data) == data[1] + 2
-                and data[0] in WHOLE_SHORT_DATA_FRAMES):  # the usual case: one small frame
-            self._on_data_frame(data[0] & 0x0F, True, data[2:])
-        else:
-            self._split_frames(data)
-
-    def _split_frames(self, data: bytes) -> None:
-        """Split whole frames off the stream: data frames here, all others to the protocol."""
-        buffer = self._buffer + data if self._buffer else data
-        position, end = 0, len(buffer)
-        while end - position >= 2:
-            first, second = buffer[position], buffer[position + 1]
-            length = second & 0x7F
-            start = position + 2
-            if length == 126:
-                if end - start < 2:
-                    break
-                length = int.from_bytes(buffer[start:start + 2], "big")
-                start += 2
-            elif length == 127:
-                if end - start < 8:
-                    break
-                length = int.from_bytes(buffer[start:start + 8], "big")
-                start += 8
-            if second & 0x80:
-                start += 4  # a masked frame from a server: the protocol will fail it
-            stop = start + length
-            if stop > end:
-                if self._max_size is not None and length > self._max_size:
-                    self._fail(MESSAGE_TOO_BIG, "frame exceeds the size limit")
-                    return
-                break
-            opcode = first & 0x0F
-            if first & 0x70 or second & 0x80 or opcode > OP_BINARY:
-                self._to_protocol(buffer[position:stop])
-                if self._protocol.state is not State.OPEN:
-                    self._buffer = b""
-                    if stop < end:
-                        self._to_protocol(buffer[stop:])
-                    return
-            elif not self._on_data_frame(opcode, bool(first & 0x80), buffer[start:stop]):
+    def _on_frames(self, data: bytes) -> None:
+        for event in self._framing.receive_data(data):
+            if isinstance(event, (str, bytes)):
+                self._messages.append(event)
+            elif not self._on_control(event):
                 return
-            position = stop
-        self._buffer = buffer[position:] if position < end else b""
 
-    def _on_data_frame(self, opcode: int, fin: bool, payload: bytes) -> bool:
-        """Queue a message (assembling fragments); False if the connection had to fail."""
-        if opcode == OP_CONT:
-            if not self._fragment_opcode:
-                return self._fail(PROTOCOL_ERROR, "unexpected continuation frame")
-            self._fragments.append(payload)
-            self._fragments_size += len(payload)
-            if self._max_size is not None and self._fragments_size > self._max_size:
-                return self._fail(MESSAGE_TOO_BIG, "message exceeds the size limit")
-            if not fin:
-                return True
-            opcode, payload = self._fragment_opcode, b"".join(self._fragments)
-            self._fragments, self._fragments_size, self._fragment_opcode = [], 0, 0
-        elif self._fragment_opcode:
-            return self._fail(PROTOCOL_ERROR, "expected a continuation frame")
-        elif self._max_size is not None and len(payload) > self._max_size:
-            return self._fail(MESSAGE_TOO_BIG, "message exceeds the size limit")
-        elif not fin:
-            self._fragment_opcode, self._fragments = opcode, [payload]
-            self._fragments_size = len(payload)
-            return True
-        if opcode == OP_TEXT:
-            try:
-                self._messages.append(payload.decode())
-            except UnicodeDecodeError:
-                return self._fail(INVALID_DATA, "invalid UTF-8 in a text message")
+    def _on_control(self, event: ControlFrame | Failure) -> bool:
+        """Pass a control frame to the protocol, or fail the connection; False if the
+        frames end there (a close frame, a failure on either side): later bytes go to the
+        protocol, which discards them."""
+        protocol = self._protocol
+        if isinstance(event, Failure):
+            self._failure = event.code
+            protocol.fail(event.code, event.reason)
+            self._flush()
+            self._framed = False
         else:
-            self._messages.append(payload)
-        return True
-
-    def _fail(self, code: int, reason: str) -> bool:
-        self._buffer = b""
-        self._protocol.fail(code, reason)
-        self._flush()
-        return False
+            self._to_protocol(event.data)
+            self._framed = event.opcode != OP_CLOSE and protocol.parser_exc is None
+        return self._framed
 
     def _to_protocol(self, data: bytes) -> None:
         protocol = self._protocol
         protocol.receive_data(data)
         self._flush()
-        for event in protocol.events_received():
-            if isinstance(event, Frame) and event.opcode in (Opcode.TEXT, Opcode.BINARY):
-                payload = bytes(event.data)  # a data frame the protocol parsed (malformed ones)
-                self._messages.append(payload.decode() if event.opcode is Opcode.TEXT
-                                      else payload)
+        protocol.events_received()  # control frames only: the protocol acted on them already
 
     def _wait_readable(self) -> None:
         """Wait until the socket is readable; the watchdog raises WsTimeout past the deadline."""
@@ -386,25 +325,17 @@ class Connection:
         if not _WATCHDOG.running:
             _WATCHDOG.start()
         try:
-            self._hub.wait(self._read_event)
+            self._hub.wait(self._readable)
         finally:
             self._deadline = 0.0
 
     def _expire(self) -> None:
         self._deadline = 0.0
-        self._hub.cancel_wait(self._read_event, WsTimeout("no message within the timeout"))
+        self._hub.cancel_wait(self._readable, WsTimeout("no message within the timeout"))
 
-    def _flush(self) -> None:
-        for data in self._protocol.data_to_send():
-            try:
-                if data:
-                    self._sock.sendall(data)
-                else:
-                    self._sock.shutdown(socket.SHUT_WR)
-            except OSError:
-                return  # the peer is gone; the protocol state says how the connection ended
+    # -- closing --------------------------------------------------------------------------------
 
-    def close(self, code: int = 1000, timeout_s: float = 2.0) -> int:
+    def close(self, code: int = CloseCode.NORMAL_CLOSURE, timeout_s: float = 2.0) -> int:
         """Close (handshake bounded by timeout_s); return the close code it ended with.
 
         A kill that lands mid-handshake (the run stopping its users) lets the handshake
@@ -429,6 +360,8 @@ class Connection:
             if protocol.state is State.OPEN:
                 protocol.send_close(code)
                 self._flush()
+            if self._readable is not None and self._readable.active:
+                return  # another greenlet waits to read: _end() ends that read, no answer read
             self._timeout = timeout_s
             while protocol.state is not State.CLOSED:
                 self._read_once()
@@ -436,11 +369,24 @@ class Connection:
             pass
 
     def _end(self) -> None:
-        self._sock.close()
         if not self._ended:
             self._ended = True
+            self._release()
             if self._on_end is not None:
                 self._on_end(self.close_code)
+
+    def _release(self) -> None:
+        """Close the watcher and the socket. A read that another greenlet has under way is
+        ended with WsClosed first, and the socket closed after it, never under its feet."""
+        watcher, self._readable = self._readable, None
+        if watcher is not None and watcher.active:
+            self._hub.cancel_wait(watcher, WsClosed(self.close_code, "the connection is closed"),
+                                  True)
+            self._hub.loop.run_callback(self._raw.close)  # callbacks run in order
+            return
+        if watcher is not None:
+            watcher.close()
+        self._raw.close()
 
 
 @functools.cache
@@ -452,6 +398,15 @@ def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _owned(sock: socket.socket) -> socket.socket:
+    """gevent's connected socket as a plain non-blocking one that this module owns, with its
+    file descriptor for a watcher of our own (gevent's socket keeps its watchers to itself).
+    Plain even in a monkey-patched process (Locust's): gevent's class would wrap every call."""
+    raw: socket.socket = _PLAIN_SOCKET(fileno=sock.detach())
+    raw.setblocking(False)
+    return raw
 
 
 def _tcp_connect(host: str, port: int, timeout_s: float) -> socket.socket:

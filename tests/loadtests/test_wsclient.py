@@ -1,26 +1,25 @@
-"""The gevent WebSocket client against the reference app and a websockets server."""
+"""The gevent WebSocket client against the reference app, a websockets server, and servers
+scripted byte by byte (tests/loadtests/raw_server.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
-from websockets.frames import Close
-from websockets.http11 import Request
-from websockets.server import ServerProtocol
+from websockets.frames import Close, CloseCode, Opcode
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
+from tests.loadtests.raw_server import Peer, raw_server
+from tests.loadtests.server_frames import MASK, raw_frame, server_frame
 from wsharness.serve import Server
 from wsharness.serve import serve as serve_app
 
 TIMEOUT_S = 5.0
-CLOSE_DELAY_S = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +28,17 @@ def app() -> Iterator[Server]:
         yield server
 
 
-def scripted_server(script: object) -> Iterator[str]:
-    with serve(script, "127.0.0.1", 0) as server:  # type: ignore[arg-type]
+@contextlib.contextmanager
+def scripted_server(script: Callable[[ServerConnection], None]) -> Iterator[str]:
+    """websockets' own server running script for each connection, for the block."""
+    with serve(script, "127.0.0.1", 0) as server:
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
-        server.shutdown()
-        thread.join(TIMEOUT_S)
+        try:
+            yield f"ws://127.0.0.1:{server.socket.getsockname()[1]}"
+        finally:
+            server.shutdown()
+            thread.join(TIMEOUT_S)
 
 
 def test_text_round_trips_in_order(app: Server) -> None:
@@ -44,7 +47,7 @@ def test_text_round_trips_in_order(app: Server) -> None:
         connection.send_text(f"m{number}")
     assert [connection.recv(TIMEOUT_S) for _ in range(50)] == [
         f"Message text was: m{number}" for number in range(50)]
-    assert connection.close() == 1000
+    assert connection.close() == CloseCode.NORMAL_CLOSURE
 
 
 def test_a_host_name_connects_as_well_as_an_address(app: Server) -> None:
@@ -52,7 +55,7 @@ def test_a_host_name_connects_as_well_as_an_address(app: Server) -> None:
         connection = Connection.open(f"ws://{host}:{app.port}/ws", timeout_s=TIMEOUT_S)
         connection.send_text(host)
         assert connection.recv(TIMEOUT_S) == f"Message text was: {host}"
-        assert connection.close() == 1000
+        assert connection.close() == CloseCode.NORMAL_CLOSURE
 
 
 def test_json_text_and_a_long_message(app: Server) -> None:
@@ -68,7 +71,7 @@ def test_binary_is_refused_by_the_reference_app_with_its_close_code(app: Server)
     connection.send_binary(b"\x00\x01")
     with pytest.raises(WsClosed) as closed:
         connection.recv(TIMEOUT_S)
-    assert closed.value.code == 1003
+    assert closed.value.code == CloseCode.UNSUPPORTED_DATA
 
 
 def test_refused_handshake_reports_the_http_status(app: Server) -> None:
@@ -87,6 +90,16 @@ def test_credentials_by_query_and_cookie(app: Server) -> None:
     connection.close()
 
 
+def test_closing_while_another_greenlet_reads_ends_that_read(app: Server) -> None:
+    connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
+    reader = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the reader waits for a message
+    code = connection.close()
+    with pytest.raises(WsClosed) as closed:
+        reader.get(timeout=TIMEOUT_S)
+    assert closed.value.code == code == connection.close_code
+
+
 def test_a_silent_server_times_out(app: Server) -> None:
     connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
     with pytest.raises(WsTimeout):
@@ -102,11 +115,11 @@ def _fragments_ping_then_going_away(websocket: ServerConnection) -> None:
     websocket.send(b"\x03")
     websocket.ping(b"p")
     websocket.send("after ping")
-    websocket.close(1001, "bye")
+    websocket.close(CloseCode.GOING_AWAY, "bye")
 
 
 def test_fragments_pings_and_the_server_close_code() -> None:
-    for url in scripted_server(_fragments_ping_then_going_away):
+    with scripted_server(_fragments_ping_then_going_away) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S)
         assert connection.recv(TIMEOUT_S) == "fragment"
         assert connection.recv(TIMEOUT_S) == b"\x01\x02"
@@ -114,7 +127,7 @@ def test_fragments_pings_and_the_server_close_code() -> None:
         assert connection.recv(TIMEOUT_S) == "after ping"
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
-        assert closed.value.code == 1001
+        assert closed.value.code == CloseCode.GOING_AWAY
 
 
 def _sends_too_much(websocket: ServerConnection) -> None:
@@ -123,47 +136,108 @@ def _sends_too_much(websocket: ServerConnection) -> None:
 
 
 def test_a_message_over_max_size_fails_the_connection_with_1009() -> None:
-    for url in scripted_server(_sends_too_much):
+    with scripted_server(_sends_too_much) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S, max_size=1000)
         with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
-        assert closed.value.code == 1009
+        assert closed.value.code == CloseCode.MESSAGE_TOO_BIG
 
 
-def slow_to_close_server() -> Iterator[str]:
-    """Serves one connection and answers the client's close frame CLOSE_DELAY_S late."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(TIMEOUT_S)
+class CloseOnCue:
+    """A server script that tells when the client's close frame has come, and answers it
+    only when told to."""
 
-    def serve_one() -> None:
-        sock, _ = listener.accept()
-        sock.settimeout(TIMEOUT_S)
-        protocol = ServerProtocol()
-        with sock:
-            while data := sock.recv(4096):
-                protocol.receive_data(data)
-                for event in protocol.events_received():
-                    if isinstance(event, Request):
-                        protocol.send_response(protocol.accept(event))
-                if protocol.close_rcvd is not None:
-                    time.sleep(CLOSE_DELAY_S)
-                for chunk in protocol.data_to_send():
-                    sock.sendall(chunk)
+    def __init__(self) -> None:
+        self.close_came = threading.Event()
+        self.answer = threading.Event()
 
-    thread = threading.Thread(target=serve_one, daemon=True)
-    thread.start()
-    yield f"ws://127.0.0.1:{listener.getsockname()[1]}"
-    thread.join(TIMEOUT_S)
-    listener.close()
+    def __call__(self, peer: Peer) -> None:
+        peer.receive_close()
+        self.close_came.set()
+        assert self.answer.wait(TIMEOUT_S)
+        peer.flush()
 
 
 def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
-    for url in slow_to_close_server():
+    server = CloseOnCue()
+    with raw_server(server) as url:
         codes: list[int] = []
         connection = Connection.open(url, timeout_s=TIMEOUT_S, on_end=codes.append)
         closing = gevent.spawn(connection.close)
-        gevent.sleep(CLOSE_DELAY_S / 3)  # the close frame is out, its answer is not yet in
-        closing.kill(block=True, timeout=TIMEOUT_S)
+        gevent.idle()  # closing runs: its close frame goes out, it waits for the answer
+        assert server.close_came.wait(TIMEOUT_S)
+        closing.kill(block=False)  # lands before the answer can be read: it is not sent yet
+        server.answer.set()
+        closing.join(TIMEOUT_S)
         assert isinstance(closing.value, gevent.GreenletExit)  # the kill went on
-        assert codes == [1000]
-        assert connection._protocol.close_rcvd == Close(1000, "")
+        assert codes == [CloseCode.NORMAL_CLOSURE]
+        assert connection._protocol.close_rcvd == Close(CloseCode.NORMAL_CLOSURE, "")
+
+
+BEFORE = server_frame(Opcode.TEXT, b"before")
+FIRST_FRAGMENT = server_frame(Opcode.TEXT, b"frag", fin=False)
+
+
+def _sends_around_our_close(before: bytes, after: bytes) -> Callable[[Peer], None]:
+    """Sends before; once the client's close frame has come, sends after, then answers the
+    close (RFC 6455 5.5.1: a peer MAY finish the message it is sending first)."""
+    def script(peer: Peer) -> None:
+        peer.send(before)
+        peer.receive_close()
+        peer.send(after)
+        peer.flush()  # the close frame's answer, then the end of the stream
+    return script
+
+
+def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_reassembled() -> None:
+    script = _sends_around_our_close(BEFORE + FIRST_FRAGMENT, server_frame(Opcode.CONT, b"ment"))
+    with raw_server(script) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        assert connection.recv(TIMEOUT_S) == "before"
+        assert connection.close() == CloseCode.NORMAL_CLOSURE
+        assert connection.recv(TIMEOUT_S) == "fragment"  # received while closing, kept
+        with pytest.raises(WsClosed):
+            connection.recv(TIMEOUT_S)
+
+
+@pytest.mark.parametrize(("before", "after"), [
+    (BEFORE + FIRST_FRAGMENT, server_frame(Opcode.CONT, b"\xff")),
+    (BEFORE, server_frame(Opcode.TEXT, b"\xff")),
+], ids=["the last fragment", "a whole message"])
+def test_8_1_invalid_utf8_after_our_close_frame_ends_the_close_with_1007(
+        before: bytes, after: bytes) -> None:
+    with raw_server(_sends_around_our_close(before, after)) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        assert connection.recv(TIMEOUT_S) == "before"
+        assert connection.close() == CloseCode.INVALID_DATA  # never a UnicodeDecodeError
+        with pytest.raises(WsClosed) as closed:
+            connection.recv(TIMEOUT_S)
+        assert closed.value.code == CloseCode.INVALID_DATA
+
+
+@pytest.mark.parametrize(("frame", "code"), [
+    (raw_frame(0x81, b"ok \xff"), CloseCode.INVALID_DATA),
+    (raw_frame(0x01, b"ok \xe2") + raw_frame(0x80, b"\x28"), CloseCode.INVALID_DATA),
+    (raw_frame(0x81, b"hidden", mask=MASK), CloseCode.PROTOCOL_ERROR),
+    (raw_frame(0x09, b"ping"), CloseCode.PROTOCOL_ERROR),
+    (raw_frame(0x80, b"orphan"), CloseCode.PROTOCOL_ERROR),
+    (raw_frame(0x88, b"\x03"), CloseCode.PROTOCOL_ERROR),  # a close payload of one byte
+], ids=["invalid UTF-8", "invalid UTF-8 across fragments", "masked", "fragmented ping",
+        "continuation without a start", "malformed close frame"])
+def test_a_broken_frame_fails_the_connection_and_the_server_hears_the_code(
+        frame: bytes, code: CloseCode) -> None:
+    heard: list[Close] = []
+
+    def script(peer: Peer) -> None:
+        peer.send(server_frame(Opcode.TEXT, b"first") + frame)
+        heard.append(peer.receive_close())
+        peer.flush()
+
+    with raw_server(script) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        assert connection.recv(TIMEOUT_S) == "first"
+        with pytest.raises(WsClosed) as closed:
+            connection.recv(TIMEOUT_S)
+        assert closed.value.code == code
+        assert connection.close() == code
+    assert [close.code for close in heard] == [code]
