@@ -16,6 +16,13 @@ from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from conformance.client import scaled
+from conformance.hardening_target import add_options as add_hardening_options
+from conformance.hardening_target import (  # noqa: F401 (fixtures)
+    limits,
+    own_server,
+    own_server_or_url,
+    served_args,
+)
 from conformance.spec import DEFAULT_STALL_S, STALL_ENV
 from conformance.targets import (
     DEFAULT_APP,
@@ -63,6 +70,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
                     f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
+    add_hardening_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -126,7 +134,8 @@ def wire(request: pytest.FixtureRequest,
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
     try:
         with serve(config.getoption("--app"), ws=impl, cwd=Path.cwd(), log_path=log_path,
-                   env={STALL_ENV: str(config.getoption("--stall-s"))}) as server:
+                   env={STALL_ENV: str(config.getoption("--stall-s"))},
+                   extra_args=served_args(config)) as server:
             yield WireTarget(server.ws_url, impl)
     except LaunchError as exc:
         pytest.fail(f"cannot serve {config.getoption('--app')} with --ws {impl}: {exc} "

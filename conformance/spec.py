@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from conformance.hardening_rules import HARDENING_RULES
+
 STALL_ENV = "WSHARNESS_STALL_S"  # how a server learns its stall limit (PROTOCOL.md, Delivery)
 DEFAULT_STALL_S = 5.0
 
@@ -40,6 +42,7 @@ RULES: dict[str, str] = {
     "--stall-s) while messages wait for it is closed with 1013 in a real close frame, after a "
     "prefix of its messages in each sender's order, and leaves the room; the others' delivery "
     "continues",
+    **HARDENING_RULES,
 }
 
 

@@ -1,0 +1,191 @@
+"""The hardening group's view of its target: the server's limits, and servers a check owns.
+
+A `--url` target is told its limits by options (defaults: uvicorn's). With `--app` the suite
+serves the app itself, passes it the size limit, and gives a check that stops, restarts or
+reads the log of a server (shutdown, pings, logged errors, a room a check may break) a
+uvicorn of its own, with the same app and WebSocket implementation as the shared one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conformance.spec import STALL_ENV
+from conformance.targets import WireTarget
+from target_app.launch import LaunchError, serve
+
+UVICORN_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # uvicorn's --ws-max-size default
+UVICORN_PING_INTERVAL_S = 20.0  # uvicorn's --ws-ping-interval default
+UVICORN_PING_TIMEOUT_S = 20.0  # uvicorn's --ws-ping-timeout default
+OWN_SERVER_PING_S = 1.0  # the pings of a server the suite owns: the check takes seconds, not 40
+DEFAULT_HANDSHAKE_TIMEOUT_S = 10.0
+NEEDS_OWN_SERVER = "needs a server under the suite's control (--app): not available with --url"
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number > 0") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number > 0")
+    return value
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0")
+    return value
+
+
+def add_options(group: pytest.OptionGroup) -> None:
+    """The target's limits, for the hardening group."""
+    group.addoption("--max-message-bytes", type=positive_int, default=UVICORN_MAX_MESSAGE_BYTES,
+                    metavar="BYTES", help="the target's message size limit: one byte more is "
+                    "closed with 1009; passed to the --app server as --ws-max-size (default "
+                    f"{UVICORN_MAX_MESSAGE_BYTES}, uvicorn's)")
+    group.addoption("--ping-interval-s", type=positive_seconds, default=None, metavar="SECONDS",
+                    help="how often the target pings a client (default: uvicorn's "
+                    f"{UVICORN_PING_INTERVAL_S:g}; with --app the ping check's own server pings "
+                    f"every {OWN_SERVER_PING_S:g})")
+    group.addoption("--ping-timeout-s", type=positive_seconds, default=None, metavar="SECONDS",
+                    help="how long the target waits for a pong before closing with 1011 "
+                    f"(default: uvicorn's {UVICORN_PING_TIMEOUT_S:g}; with --app "
+                    f"{OWN_SERVER_PING_S:g})")
+    group.addoption("--handshake-timeout-s", type=positive_seconds,
+                    default=DEFAULT_HANDSHAKE_TIMEOUT_S, metavar="SECONDS",
+                    help="how long the target may keep a connection that never finishes its "
+                    f"upgrade request (default {DEFAULT_HANDSHAKE_TIMEOUT_S:g})")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the target is told, or told to do: its size limit, pings, handshake deadline."""
+
+    max_message_bytes: int
+    ping_interval_s: float
+    ping_timeout_s: float
+    handshake_timeout_s: float
+
+    @classmethod
+    def from_config(cls, config: pytest.Config, *, suite_serves: bool) -> Limits:
+        interval = config.getoption("--ping-interval-s")
+        timeout = config.getoption("--ping-timeout-s")
+        return cls(
+            max_message_bytes=config.getoption("--max-message-bytes"),
+            ping_interval_s=interval or (OWN_SERVER_PING_S if suite_serves
+                                         else UVICORN_PING_INTERVAL_S),
+            ping_timeout_s=timeout or (OWN_SERVER_PING_S if suite_serves
+                                       else UVICORN_PING_TIMEOUT_S),
+            handshake_timeout_s=config.getoption("--handshake-timeout-s"))
+
+    def uvicorn_args(self) -> tuple[str, ...]:
+        """What every --app server is told: the size limit."""
+        return ("--ws-max-size", str(self.max_message_bytes))
+
+    def uvicorn_ping_args(self) -> tuple[str, ...]:
+        return ("--ws-ping-interval", f"{self.ping_interval_s:g}",
+                "--ws-ping-timeout", f"{self.ping_timeout_s:g}")
+
+
+def served_args(config: pytest.Config) -> tuple[str, ...]:
+    """The uvicorn options of the --app server the suite shares between checks."""
+    return Limits.from_config(config, suite_serves=True).uvicorn_args()
+
+
+@dataclass(frozen=True)
+class OwnServer:
+    """A uvicorn serving --app for one check: its address, its log, its process."""
+
+    target: WireTarget
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def begin_shutdown(self) -> None:
+        """Ask for a graceful shutdown, as Ctrl-C does (SIGINT), without waiting for it."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGINT)
+
+    def wait_stopped(self, timeout_s: float) -> bool:
+        """Whether the server exited within timeout_s."""
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+ServeOwn = Callable[..., AbstractContextManager[OwnServer]]
+ServeOwnOrUrl = Callable[..., AbstractContextManager[WireTarget]]
+
+
+@pytest.fixture(scope="session")
+def limits(request: pytest.FixtureRequest) -> Limits:
+    """The target's limits (--max-message-bytes, --ping-*-s, --handshake-timeout-s)."""
+    return Limits.from_config(request.config, suite_serves=request.config.getoption("--url")
+                              is None)
+
+
+@contextlib.contextmanager
+def serve_own(config: pytest.Config, impl: str, limits: Limits, log_path: Path,
+              extra_args: tuple[str, ...]) -> Iterator[OwnServer]:
+    """--app served with the impl, the size limit and the stall limit of the shared server."""
+    app: str = config.getoption("--app")
+    try:
+        with serve(app, ws=impl, cwd=Path.cwd(), log_path=log_path,
+                   env={STALL_ENV: str(config.getoption("--stall-s"))},
+                   extra_args=(*limits.uvicorn_args(), *extra_args)) as server:
+            yield OwnServer(WireTarget(server.ws_url, impl), log_path, server.process)
+    except LaunchError as exc:
+        pytest.fail(f"cannot serve {app} with --ws {impl}: {exc} (log: {log_path})",
+                    pytrace=False)
+
+
+@pytest.fixture
+def own_server(request: pytest.FixtureRequest, wire: WireTarget, limits: Limits,
+               tmp_path: Path) -> ServeOwn:
+    """A server of this check's own, `with own_server(*uvicorn_args) as server:`, serving
+    --app with the WebSocket implementation of `wire`. Skipped under --url."""
+    if wire.label == "url":
+        pytest.skip(NEEDS_OWN_SERVER)
+
+    def start(*extra_args: str) -> AbstractContextManager[OwnServer]:
+        return serve_own(request.config, wire.label, limits,
+                         tmp_path / f"uvicorn-{wire.label}.log", extra_args)
+
+    return start
+
+
+@pytest.fixture
+def own_server_or_url(request: pytest.FixtureRequest, wire: WireTarget, limits: Limits,
+                      tmp_path: Path) -> ServeOwnOrUrl:
+    """Under --app a server of this check's own (as own_server); under --url the target itself,
+    for checks that may leave a server broken or need other settings, but not its log."""
+
+    @contextlib.contextmanager
+    def start(*extra_args: str) -> Iterator[WireTarget]:
+        if wire.label == "url":
+            yield wire
+            return
+        with serve_own(request.config, wire.label, limits,
+                       tmp_path / f"uvicorn-{wire.label}.log", extra_args) as server:
+            yield server.target
+
+    return start
