@@ -17,6 +17,7 @@ from starlette.testclient import TestClient
 
 from conformance.client import scaled
 from conformance.hardening_target import add_options as add_hardening_options
+from conformance.hardening_target import check_options as check_hardening_options
 from conformance.hardening_target import (  # noqa: F401 (fixtures)
     limits,
     own_server,
@@ -76,6 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--stall-s") > 0:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
+    check_hardening_options(config)
     try:
         if config.getoption("--url"):
             base = parse_url(config.getoption("--url"))

@@ -8,7 +8,6 @@ uvicorn of its own, with the same app and WebSocket implementation as the shared
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -32,44 +31,33 @@ DEFAULT_HANDSHAKE_TIMEOUT_S = 10.0
 NEEDS_OWN_SERVER = "needs a server under the suite's control (--app): not available with --url"
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number > 0") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number > 0")
-    return value
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds > 0")
-    return value
-
-
 def add_options(group: pytest.OptionGroup) -> None:
     """The target's limits, for the hardening group."""
-    group.addoption("--max-message-bytes", type=positive_int, default=UVICORN_MAX_MESSAGE_BYTES,
+    group.addoption("--max-message-bytes", type=int, default=UVICORN_MAX_MESSAGE_BYTES,
                     metavar="BYTES", help="the target's message size limit: one byte more is "
                     "closed with 1009; passed to the --app server as --ws-max-size (default "
                     f"{UVICORN_MAX_MESSAGE_BYTES}, uvicorn's)")
-    group.addoption("--ping-interval-s", type=positive_seconds, default=None, metavar="SECONDS",
+    group.addoption("--ping-interval-s", type=float, default=None, metavar="SECONDS",
                     help="how often the target pings a client (default: uvicorn's "
                     f"{UVICORN_PING_INTERVAL_S:g}; with --app the ping check's own server pings "
                     f"every {OWN_SERVER_PING_S:g})")
-    group.addoption("--ping-timeout-s", type=positive_seconds, default=None, metavar="SECONDS",
+    group.addoption("--ping-timeout-s", type=float, default=None, metavar="SECONDS",
                     help="how long the target waits for a pong before closing with 1011 "
                     f"(default: uvicorn's {UVICORN_PING_TIMEOUT_S:g}; with --app "
                     f"{OWN_SERVER_PING_S:g})")
-    group.addoption("--handshake-timeout-s", type=positive_seconds,
+    group.addoption("--handshake-timeout-s", type=float,
                     default=DEFAULT_HANDSHAKE_TIMEOUT_S, metavar="SECONDS",
                     help="how long the target may keep a connection that never finishes its "
                     f"upgrade request (default {DEFAULT_HANDSHAKE_TIMEOUT_S:g})")
+
+
+def check_options(config: pytest.Config) -> None:
+    """Each limit is a number > 0 (a usage error, one line, otherwise)."""
+    for option, unit in (("--max-message-bytes", "bytes"), ("--ping-interval-s", "seconds"),
+                         ("--ping-timeout-s", "seconds"), ("--handshake-timeout-s", "seconds")):
+        value = config.getoption(option)
+        if value is not None and not value > 0:
+            raise pytest.UsageError(f"{option} {value}: expected {unit} > 0")
 
 
 @dataclass(frozen=True)
