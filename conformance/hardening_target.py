@@ -1,9 +1,9 @@
 """The hardening group's view of its target: the server's limits, and servers a check owns.
 
 A `--url` target is told its limits by options (defaults: uvicorn's). With `--app` the suite
-serves the app itself, passes it the size limit, and gives a check that stops, restarts or
-reads the log of a server (shutdown, pings, logged errors, a room a check may break) a
-uvicorn of its own, with the same app and WebSocket implementation as the shared one.
+serves the app itself and passes it the size limit; a check that stops a server, reads its
+log, needs other settings (short pings) or may leave it broken (a room with a dead member) gets
+a uvicorn of its own, serving the same app with the same WebSocket implementation.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from conformance.client import OPEN_TIMEOUT_S
 MAX_HEAD_BYTES = 64 * 1024  # an HTTP answer's head larger than this is not read further
 MAX_BUFFERED_BYTES = 1024 * 1024  # reading pauses while this much waits to be read
 READ_CHUNK = 64 * 1024
+MAX_READS = 10_000  # reads of one connection, at most (a 16 MiB echo takes 256 and more)
 SEND_CHUNK = 256 * 1024
 SUPPORTED_VERSION = "13"
 Event = Request | Response | Frame  # what a ClientProtocol reports
@@ -313,7 +314,9 @@ class SansIOClient:
         self.protocol.send_request(self.protocol.connect())
         await self.stream.write(b"".join(self.protocol.data_to_send()))
         deadline = asyncio.get_running_loop().time() + OPEN_TIMEOUT_S
-        while not self.refusal and not any(isinstance(e, Response) for e in self.pending):
+        for _ in range(MAX_READS):  # and until the deadline
+            if self.refusal or any(isinstance(e, Response) for e in self.pending):
+                break
             events = await self.read(deadline)
             if isinstance(events, str):
                 self.refusal = f"no handshake answer: {events}"
@@ -365,7 +368,7 @@ class CloseSeen:
 async def wait_for_close(client: SansIOClient, deadline: float) -> CloseSeen:
     """Read until a close frame arrives or reading ends; count the pings on the way."""
     pings = 0
-    while True:  # bounded: each round waits for data until the deadline, or ends
+    for _ in range(MAX_READS):  # and until the deadline: after it, a read ends at once
         events = await client.events(deadline)
         if isinstance(events, str):
             return CloseSeen(pings, None, events)
@@ -377,6 +380,7 @@ async def wait_for_close(client: SansIOClient, deadline: float) -> CloseSeen:
                 pings += 1
         if client.protocol.close_rcvd is not None:
             return CloseSeen(pings, client.protocol.close_rcvd, "closed")
+    return CloseSeen(pings, None, f"{MAX_READS} reads and no close frame")
 
 
 async def never_answer_pings(url: str, timeout_s: float) -> CloseSeen:
