@@ -110,7 +110,8 @@ class Churn:
             drop(member.connection)
         await asyncio.gather(*(m.connection.close() for m in clean))
         await asyncio.gather(*(m.stop_reading() for m in leaving))
-        self.members, self.gone = staying, [*self.gone, *leaving]
+        self.members = staying
+        self.gone.extend(leaving)
         ids = [m.ident for m in leaving]
         deadline = asyncio.get_running_loop().time() + WAVE_TIMEOUT_S
         told = await asyncio.gather(*(m.wait_until(told_of(m, ids), deadline) for m in staying))

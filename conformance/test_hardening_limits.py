@@ -14,9 +14,9 @@ from collections.abc import Callable
 import pytest
 from websockets.frames import CloseCode
 
-from conformance.client import open_connection, run, scaled
+from conformance.client import run, scaled
 from conformance.closes import describe, read_until_closed
-from conformance.crowd import close_many
+from conformance.crowd import close_many, open_many
 from conformance.hardening_target import Limits, ServeOwn, ServeOwnOrUrl
 from conformance.mismatch import SpecMismatch
 from conformance.rawclient import never_answer_pings, send_while_reading
@@ -78,7 +78,7 @@ def test_a_graceful_shutdown_closes_every_client_with_1012_wire(own_server: Serv
 
 async def clients_at_shutdown(target: WireTarget,
                               begin_shutdown: Callable[[], None]) -> dict[str, int | str]:
-    clients = [await open_connection(target.url(path)) for path in SHUTDOWN_CLIENTS.values()]
+    clients = await open_many([target.url(path) for path in SHUTDOWN_CLIENTS.values()])
     try:
         begin_shutdown()
         closes = await asyncio.gather(*(read_until_closed(c, SHUTDOWN_TIMEOUT_S)
