@@ -78,8 +78,8 @@ LOOKALIKE_ORIGINS = ("null", "http://127.0.0.1.attacker.example", "http://localh
 
 
 def foreign_origins() -> st.SearchStrategy[str]:
-    """A browser Origin of another site: never loopback, never a wsharness target's own.
-    `null` (sandboxed frames, file: pages) and look-alikes of loopback origins included."""
+    """A browser Origin of another site, never a loopback one: names under reserved domains,
+    `null` (sandboxed frames, file: pages) and look-alikes of loopback origins."""
     label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?", fullmatch=True)
     port = st.one_of(st.none(), st.integers(1, 65535))
     return st.one_of(
