@@ -18,7 +18,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.targets import WireTarget, load_app
+from conformance.hardening_target import add_options as add_hardening_options
+from conformance.hardening_target import check_options as check_hardening_options
+from conformance.hardening_target import (  # noqa: F401 (fixtures)
+    limits,
+    own_server,
+    own_server_or_url,
+    served_options,
+)
+from conformance.targets import APP_INI, WireTarget, app_option, load_app
 from wsharness.serve import WS_IMPLS, LaunchError, serve
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
@@ -34,15 +42,6 @@ SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
-settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                          max_examples=30, stateful_step_count=25, print_blob=True,
-                          phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
-settings.register_profile("dev", deadline=None, max_examples=300, stateful_step_count=50,
-                          phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
-settings.register_profile("smoke", derandomize=True, database=None, deadline=None,
-                          max_examples=10, stateful_step_count=10,
-                          phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                          suppress_health_check=SLOW_HEALTH_CHECKS)
 MARKERS = {
     "contract": "the protocol of PROTOCOL.md",
     "hardening": "robustness and security beyond the documentation",
@@ -50,9 +49,6 @@ MARKERS = {
     "scale": "many concurrent clients",
 }
 DEFAULT_PROFILE = "ci"
-APP_INI = "wsharness_app"
-NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) or --url URL "
-             f"(a running server), or set {APP_INI} in the pytest configuration")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,19 +66,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
                     f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
+    add_hardening_options(group)
     parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
                   "neither --app nor --url is given")
 
 
+def register_profiles() -> None:
+    """The suite's Hypothesis profiles. Registered only for runs that collect the suite: its
+    `ci` replaces Hypothesis's own, which Hypothesis loads by itself on a CI machine."""
+    settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                              max_examples=30, stateful_step_count=25, print_blob=True,
+                              phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
+    settings.register_profile("dev", deadline=None, max_examples=300, stateful_step_count=50,
+                              phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
+    settings.register_profile("smoke", derandomize=True, database=None, deadline=None,
+                              max_examples=10, stateful_step_count=10,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                              suppress_health_check=SLOW_HEALTH_CHECKS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     for marker, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if not collects_the_suite(config):
         return
+    register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
     if not config.getoption("--stall-s") > 0:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
+    check_hardening_options(config)
     try:
         if config.getoption("--url"):
             base = ws_base(config.getoption("--url"), "--url")
@@ -109,13 +123,6 @@ def collects_the_suite(config: pytest.Config) -> bool:
             return True
     return False
 
-
-def app_option(config: pytest.Config) -> str:
-    """--app, else the configured default; neither is a usage error."""
-    app: str | None = config.getoption("--app") or config.getini(APP_INI) or None
-    if app is None:
-        raise pytest.UsageError(NO_TARGET)
-    return app
 
 
 def raise_open_file_limit() -> None:
@@ -166,7 +173,8 @@ def wire(request: pytest.FixtureRequest,
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
     try:
         with serve(app_option(config), ws=impl, cwd=Path.cwd(), log_path=log_path,
-                   env={STALL_ENV: str(config.getoption("--stall-s"))}) as server:
+                   env={STALL_ENV: str(config.getoption("--stall-s"))},
+                   options=served_options(config)) as server:
             yield WireTarget(server.ws_url, impl)
     except LaunchError as exc:
         pytest.fail(f"cannot serve {app_option(config)} with --ws {impl}: {exc} "
