@@ -2,7 +2,9 @@
 
 The listening socket is bound here first (wsharness.bind) and handed to the server
 (wsharness.handover), so the port is known and held before the server starts; the server
-is tied to this process (wsharness.tied) and stopped at the end of the `with` block.
+is tied to this process (wsharness.tied) and stopped at the end of the `with` block. With
+several workers the block begins once every worker serves, so that connections spread over
+them from the start.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -59,13 +62,28 @@ def wait_until_listening(host: str, port: int, timeout_s: float,
     raise LaunchError(f"nothing listens on {host}:{port} after {timeout_s:.0f}s")
 
 
+def wait_until_ready(ready: int, timeout_s: float,
+                     process: subprocess.Popen[bytes]) -> None:
+    """Wait for the line the server writes to the pipe `ready` once all its workers serve."""
+    deadline = time.monotonic() + timeout_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        if select.select([ready], [], [], min(remaining, 0.5))[0]:
+            if os.read(ready, 16):
+                return
+            break  # the server closed the pipe without a word: a worker did not start
+        if process.poll() is not None:
+            break
+    raise LaunchError(f"the server's workers did not all start within {timeout_s:.0f}s")
+
+
 def uvicorn_command(app: str, *, fd: int, ws: str, workers: int, log_level: str,
-                    options: Mapping[str, UvicornOption]) -> list[str]:
+                    options: Mapping[str, UvicornOption], ready_fd: int | None = None) -> list[str]:
     """uvicorn on the bound socket fd, stopped by the kernel if this process dies without
-    stopping it (`tied`)."""
+    stopping it (`tied`); with ready_fd, it writes a line there once every worker serves."""
+    ready = ["--ready-fd", str(ready_fd)] if ready_fd is not None else []
     return tied_command([sys.executable, "-m", "wsharness.handover", app, "--fd", str(fd),
                          "--ws", ws, "--workers", str(workers), "--log-level", log_level,
-                         "--options", json.dumps(dict(options))])
+                         "--options", json.dumps(dict(options)), *ready])
 
 
 @contextlib.contextmanager
@@ -84,15 +102,24 @@ def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int = 0
             sock = bind_listening(host, port)
         except BindError as exc:
             raise LaunchError(str(exc)) from None
+        ready, told = os.pipe() if workers > 1 else (None, None)
+        if ready is not None:
+            stack.callback(os.close, ready)
         with sock:  # the server holds the only copy once it runs: the port ends with it
             port = sock.getsockname()[1]
-            process = subprocess.Popen(
-                uvicorn_command(app, fd=sock.fileno(), ws=ws, workers=workers,
-                                log_level=log_level, options=options or {}),
-                pass_fds=(sock.fileno(),), stdout=log, stderr=subprocess.STDOUT, env=env,
-                cwd=cwd, start_new_session=True)
+            try:
+                process = subprocess.Popen(
+                    uvicorn_command(app, fd=sock.fileno(), ws=ws, workers=workers,
+                                    log_level=log_level, options=options or {}, ready_fd=told),
+                    pass_fds=(sock.fileno(), *([] if told is None else [told])), stdout=log,
+                    stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
+            finally:
+                if told is not None:  # the server holds the only write end: it ends with it
+                    os.close(told)
         try:
             wait_until_listening(host, port, STARTUP_TIMEOUT_S, process)
+            if ready is not None:
+                wait_until_ready(ready, STARTUP_TIMEOUT_S, process)
             yield Server(host, port, process)
         finally:
             stop(process)

@@ -3,16 +3,19 @@ the server's alone, and the server never outlives the process that started it.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from websockets.sync.client import connect
 
+from tests.workers import holder, worker_pids
 from wsharness.serve import STARTUP_TIMEOUT_S, LaunchError, Server, serve
 from wsharness.timeouts import scaled
 
@@ -69,6 +72,26 @@ def test_two_workers_serve_on_the_one_socket() -> None:
     with serve(workers=2) as server:
         for n in range(4):
             assert echo(server, f"w{n}") == f"Message text was: w{n}"
+
+
+def test_with_workers_the_block_begins_once_every_worker_serves() -> None:
+    """The socket listens as soon as one worker does; connections made before the others
+    serve would all go to it."""
+    with serve(workers=2) as server, contextlib.ExitStack() as stack:
+        workers = worker_pids(server.process.pid)
+        holders = set()
+        for n in range(40):
+            ws = stack.enter_context(connect(f"{server.ws_url}/ws/{n}", open_timeout=TIMEOUT_S))
+            holders.add(holder(workers, server.port, ws.socket.getsockname()[1]))
+            if len(holders) == 2:
+                break
+        assert holders == set(workers)
+
+
+def test_workers_that_fail_to_start_are_a_launch_error(tmp_path: Path) -> None:
+    with pytest.raises(LaunchError, match="exited with code"), serve(
+            "no_such_module:app", workers=2, log_path=tmp_path / "server.log"):
+        pass
 
 
 def test_a_killed_server_leaves_its_port_refusing_and_free_to_serve_again() -> None:
