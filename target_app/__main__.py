@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
+from target_app.broadcast import BROADCAST_ENV, BroadcastError, check_answers, parse_broadcast_url
+from wsharness.argtypes import positive_int
 from wsharness.bind import BindError, bind_listening
 from wsharness.handover import run
 from wsharness.serve import WS_IMPLS
 
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
+PROG = "python -m target_app"
+UVICORN_BACKLOG = 2048
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m target_app",
+        prog=PROG,
         description="Serve the reference FastAPI WebSocket app with uvicorn.")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="hardened",
                         help="hardened (default) fixes the documented code's defects; "
@@ -24,6 +29,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ws", choices=WS_IMPLS, default="websockets-sansio",
                         help="uvicorn's WebSocket implementation (default %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--broadcast", metavar="redis://HOST:PORT/N",
+                        help="relay the chat room through this Redis (pub/sub), so that it spans "
+                             "workers and hosts (hardened variant; default: "
+                             f"${BROADCAST_ENV}, else a room in memory in each process)")
+    parser.add_argument("--backlog", type=positive_int, default=UVICORN_BACKLOG,
+                        help="connections the kernel queues until they are accepted (default "
+                             f"{UVICORN_BACKLOG}, uvicorn's; capped by net.core.somaxconn)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port {args.port} is not a port number (0-65535)")
@@ -32,16 +44,41 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def check_broadcast(args: argparse.Namespace) -> str:
+    """A broadcast is a redis:// URL where Redis answers, set for the workers; without one,
+    several workers get a warning (returned) that each has a room of its own. Errors: one
+    line, exit 1."""
+    if args.variant != "hardened" and args.broadcast:
+        raise SystemExit(f"{PROG}: error: --broadcast: the {args.variant} variant keeps the "
+                         "documented room in memory")
+    source = "--broadcast" if args.broadcast else BROADCAST_ENV
+    url = args.broadcast or (os.environ.get(BROADCAST_ENV) if args.variant == "hardened" else "")
+    if not url:
+        return "" if args.workers == 1 else (
+            f"{PROG}: warning: --workers {args.workers} without --broadcast: each worker has a "
+            "chat room of its own in memory, so the room does not span workers")
+    try:
+        check_answers(parse_broadcast_url(url, source), source)
+    except BroadcastError as exc:
+        raise SystemExit(f"{PROG}: error: {exc}") from None
+    os.environ[BROADCAST_ENV] = url  # read by the app in every worker
+    return ""
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    warning = check_broadcast(args)
     try:  # bound now, so a busy port is one line, not a uvicorn traceback
         sock = bind_listening(args.host, args.port)
     except BindError as exc:
-        raise SystemExit(f"python -m target_app: error: {exc}") from None
+        raise SystemExit(f"{PROG}: error: {exc}") from None
     port = sock.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"wsharness reference app ({args.variant}) at http://{shown_host}:{port}/", flush=True)
-    run(VARIANTS[args.variant], sock, ws=args.ws, workers=args.workers)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    run(VARIANTS[args.variant], sock, ws=args.ws, workers=args.workers,
+        options={"backlog": args.backlog})
 
 
 if __name__ == "__main__":

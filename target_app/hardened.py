@@ -17,18 +17,18 @@ from fastapi import (
 )
 from fastapi.responses import HTMLResponse, Response
 
+from target_app.broadcast import make_room, room_lifespan
 from target_app.messages import UnsupportedData, close_quietly, text_messages
 from target_app.metrics import CONTENT_TYPE_LATEST, TRAFFIC, exposition, register_room
 from target_app.origins import OriginPolicy
 from target_app.pages import LOCATION_SOCKET_ORIGIN, chat_page, echo_page, items_page
-from target_app.room import Room
 
 UNSUPPORTED_DATA = status.WS_1003_UNSUPPORTED_DATA
 
-app = FastAPI(title="wsharness reference app")
-origin_policy = OriginPolicy.from_env()
-room = Room()
+room = make_room()  # in memory, or relayed through Redis (WSHARNESS_BROADCAST)
 register_room(room)
+app = FastAPI(title="wsharness reference app", lifespan=room_lifespan(room))
+origin_policy = OriginPolicy.from_env()
 
 
 @app.get("/")

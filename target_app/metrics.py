@@ -10,6 +10,8 @@ the chat room is read through `RoomGauges`. Nothing is computed until a scrape, 
     wsharness_room_members                      gauge: members of the chat room
     wsharness_queued_bytes                      gauge: bytes waiting in members' send buffers
     wsharness_evictions_total{reason}           counter: members closed by the server
+    wsharness_broadcast_up                      gauge: 1 while a Redis room has its Redis
+    wsharness_broadcast_backlog                 gauge: messages from Redis awaiting the relay
 
 plus prometheus_client's process_* (resident memory, open fds, CPU), python_gc_* and
 python_info. Endpoint labels: `echo` (/ws), `items` (/items/{item_id}/ws), `chat`
@@ -101,6 +103,13 @@ class _AppCollector:
         for reason in sorted({*EVICTION_REASONS, *counts}):
             evictions.add_metric([reason], counts[reason])
         yield evictions
+        up, backlog = getattr(room, "up", None), getattr(room, "relay_backlog", None)
+        if up is not None and backlog is not None:  # a room relayed through Redis
+            yield GaugeMetricFamily("wsharness_broadcast_up",
+                                    "1 while the chat room is connected to its Redis", value=up)
+            yield GaugeMetricFamily("wsharness_broadcast_backlog",
+                                    "Messages from Redis waiting for this worker's relay",
+                                    value=backlog)
 
 
 REGISTRY = CollectorRegistry()

@@ -164,12 +164,16 @@ class Member:
         self.queued_bytes = 0
         self._room.set()
 
-    def evict(self) -> None:
-        """Stop sending, drop what waits and close with STALLED_CLOSE once the client reads."""
+    async def room_for_more(self, timeout_s: float) -> None:
+        """Wait until the buffer has room (or the member is gone), at most timeout_s."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._room.wait(), timeout_s)
+
+    def evict(self, code: int = STALLED_CLOSE, reason: str = STALLED_REASON) -> None:
+        """Stop sending, drop what waits and close with code once the client reads."""
         self._discard()
         self._sender.cancel()
-        self._closing = asyncio.create_task(
-            close_quietly(self.websocket, STALLED_CLOSE, STALLED_REASON))
+        self._closing = asyncio.create_task(close_quietly(self.websocket, code, reason))
 
     async def stop(self) -> None:
         """The connection is over: stop sending; an eviction's close frame may still go."""
