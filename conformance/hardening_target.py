@@ -133,10 +133,12 @@ def limits(request: pytest.FixtureRequest) -> Limits:
 @contextlib.contextmanager
 def serve_own(config: pytest.Config, impl: str, limits: Limits, log_path: Path,
               options: Mapping[str, UvicornOption]) -> Iterator[OwnServer]:
-    """--app served with the impl, the size limit and the stall limit of the shared server."""
+    """--app served with the impl, the size limit, the stall limit and the workers of the
+    shared server."""
     app = app_option(config)
     try:
         with serve(app, ws=impl, cwd=Path.cwd(), log_path=log_path,
+                   workers=config.getoption("--workers"),
                    env={STALL_ENV: str(config.getoption("--stall-s"))},
                    options={**limits.uvicorn_options(), **options}) as server:
             yield OwnServer(WireTarget(server.ws_url, impl), log_path, server.process)

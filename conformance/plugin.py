@@ -62,6 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--ws-impl", default=WS_IMPLS[0], choices=[*WS_IMPLS, "all"],
                     help="uvicorn WebSocket implementation serving --app; all: each in turn "
                     f"(default {WS_IMPLS[0]})")
+    group.addoption("--workers", default=1, type=int, metavar="N",
+                    help="uvicorn worker processes serving --app (default 1); a chat room that "
+                    "lives in one process fails its checks with 2 or more")
     group.addoption("--stall-s", default=DEFAULT_STALL_S, type=float, metavar="SECONDS",
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
@@ -94,6 +97,9 @@ def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
+    if config.getoption("--workers") < 1:
+        raise pytest.UsageError(f"--workers {config.getoption('--workers')}: expected a whole "
+                                "number of at least 1")
     if not config.getoption("--stall-s") > 0:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     check_hardening_options(config)
@@ -173,6 +179,7 @@ def wire(request: pytest.FixtureRequest,
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
     try:
         with serve(app_option(config), ws=impl, cwd=Path.cwd(), log_path=log_path,
+                   workers=config.getoption("--workers"),
                    env={STALL_ENV: str(config.getoption("--stall-s"))},
                    options=served_options(config)) as server:
             yield WireTarget(server.ws_url, impl)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
 
 from tests.browser import headless_chromium
+from tests.redis_server import RedisServer, redis_server
 from wsharness.timeouts import timeout_scale
 
 timeout_scale()  # a bad WSHARNESS_TIMEOUT_SCALE ends the run here, in one line
@@ -27,3 +29,10 @@ def busy_port() -> Iterator[int]:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         yield busy.getsockname()[1]
+
+
+@pytest.fixture
+def redis_at(tmp_path: Path) -> Iterator[RedisServer]:
+    """A real Redis on a free loopback port for the test, stopped after it."""
+    with redis_server(tmp_path) as server:
+        yield server

@@ -28,7 +28,7 @@ from target_app.broadcast import (
     BroadcastError,
     parse_broadcast_url,
 )
-from tests.redis_server import RedisServer, redis_server
+from tests.redis_server import RedisServer
 from tests.target_app.conftest import APPS
 from tests.target_app.test_cli import announced_port, run_and_fail, target_app_process
 from tests.target_app.test_metrics import scrape, scrape_url
@@ -47,11 +47,6 @@ JOIN_ATTEMPTS = 40
 QUIET_S = scaled(0.5)
 ids = itertools.count(1000)
 
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[RedisServer]:
-    with redis_server(tmp_path) as server:
-        yield server
 
 
 @contextlib.contextmanager
@@ -151,10 +146,10 @@ def test_broadcast_urls_are_checked() -> None:
             parse_broadcast_url(bad, "--broadcast")
 
 
-def test_the_room_spans_the_workers(redis_url: RedisServer, tmp_path: Path) -> None:
+def test_the_room_spans_the_workers(redis_at: RedisServer, tmp_path: Path) -> None:
     """Every member gets every member's messages, each sender's in order, its own `You wrote`
     just before its own copy; a departure is announced once, on every worker."""
-    with room_server(redis_url, tmp_path / "server.log") as server, \
+    with room_server(redis_at, tmp_path / "server.log") as server, \
             contextlib.ExitStack() as stack:
         members = Members(server, stack).fill(2)
         texts = {i: [f"m{n} from {i}" for n in range(3)] for i, _ in members.all}
@@ -179,11 +174,11 @@ def test_the_room_spans_the_workers(redis_url: RedisServer, tmp_path: Path) -> N
 
 
 def test_losing_redis_closes_the_chat_with_1011_and_a_log_line_until_redis_returns(
-        redis_url: RedisServer, tmp_path: Path) -> None:
+        redis_at: RedisServer, tmp_path: Path) -> None:
     log_path = tmp_path / "server.log"
-    with room_server(redis_url, log_path) as server, contextlib.ExitStack() as stack:
+    with room_server(redis_at, log_path) as server, contextlib.ExitStack() as stack:
         members = Members(server, stack).fill(2)
-        redis_url.stop()
+        redis_at.stop()
         assert [close_code(ws) for _, ws in members.all] == [LOST] * len(members.all)
         with open_socket(f"{server.ws_url}/ws") as echo:  # the rest of the app goes on
             echo.send("still here")
@@ -192,7 +187,7 @@ def test_losing_redis_closes_the_chat_with_1011_and_a_log_line_until_redis_retur
         lines = lost_lines(log_path)
         assert len(lines) == WORKERS, lines  # one line per worker, each naming its closes
         assert sum(closes_in(line) for line in lines) == len(members.all)
-        redis_url.restart()
+        redis_at.restart()
         (speaker, ws), *others = rejoin_every_worker(server, stack)
         ws.send("back")
         assert receive_texts(ws, 2) == ["You wrote: back", f"Client #{speaker} says: back"]
@@ -223,29 +218,29 @@ def rejoin_every_worker(server: Server,
     raise AssertionError(f"only {len(joined)} of {len(workers)} workers took members again")
 
 
-def test_a_frozen_redis_is_lost_too(redis_url: RedisServer, tmp_path: Path) -> None:
+def test_a_frozen_redis_is_lost_too(redis_at: RedisServer, tmp_path: Path) -> None:
     """Redis stops answering but keeps its connections: the heartbeat does not come back, or a
     publish times out, and the members are closed with 1011, not left hanging."""
     log_path = tmp_path / "server.log"
-    with room_server(redis_url, log_path) as server, contextlib.ExitStack() as stack:
+    with room_server(redis_at, log_path) as server, contextlib.ExitStack() as stack:
         members = Members(server, stack).fill(1)
-        redis_url.pause()
+        redis_at.pause()
         try:
             assert [close_code(ws) for _, ws in members.all] == [LOST] * len(members.all)
         finally:
-            redis_url.resume()
+            redis_at.resume()
     assert len(lost_lines(log_path)) == WORKERS
 
 
 def test_a_worker_that_loses_its_subscription_announces_its_members_departures(
-        redis_url: RedisServer, tmp_path: Path) -> None:
+        redis_at: RedisServer, tmp_path: Path) -> None:
     """Redis drops one worker's subscription (as when its output buffer overflows): that
     worker's members are closed with 1011, and the other worker's members get each of their
     departures once, then go on chatting."""
     log_path = tmp_path / "server.log"
-    with room_server(redis_url, log_path) as server, contextlib.ExitStack() as stack:
+    with room_server(redis_at, log_path) as server, contextlib.ExitStack() as stack:
         members = Members(server, stack).fill(2)
-        client = redis.Redis.from_url(redis_url.url)
+        client = redis.Redis.from_url(redis_at.url)
         try:
             subscribers = [c for c in client.client_list() if int(c["sub"]) > 0]
             assert len(subscribers) == WORKERS
@@ -300,12 +295,12 @@ STALL_S = 2.0
 
 
 def test_a_full_buffer_on_one_worker_holds_the_publishers_of_the_other(
-        redis_url: RedisServer, tmp_path: Path) -> None:
+        redis_at: RedisServer, tmp_path: Path) -> None:
     """A member of worker A reads nothing while a member of worker B pipelines 3,000 messages:
     A's relay waits on the full buffer and holds B's publisher, so what waits in A's relay
     queue stays small; once the stalled member is evicted, a reading member of A gets every
     message in order, and the stalled member's `left the chat`."""
-    with room_server(redis_url, tmp_path / "server.log", {STALL_ENV: str(STALL_S)}) as server:
+    with room_server(redis_at, tmp_path / "server.log", {STALL_ENV: str(STALL_S)}) as server:
         outcome = asyncio.run(asyncio.wait_for(stall_across_workers(server), scaled(60)))
     texts = [f"{n:05} " + "x" * CHARS for n in range(PIPELINED)]
     copies = [m for m in outcome.reader if " says: " in m]
@@ -437,16 +432,16 @@ def test_workers_without_a_broadcast_are_warned_that_the_room_does_not_span_them
             "a chat room of its own in memory, so the room does not span workers")
 
 
-def test_workers_with_a_broadcast_share_the_room(redis_url: RedisServer) -> None:
+def test_workers_with_a_broadcast_share_the_room(redis_at: RedisServer) -> None:
     with target_app_process("--port", "0", "--workers", "2", "--broadcast",
-                            redis_url.url) as process:
+                            redis_at.url) as process:
         port = announced_port(process, "hardened")
         wait_until_listening("127.0.0.1", port, TIMEOUT_S, process)
         deadline = time.monotonic() + TIMEOUT_S
         while scrape_url(f"http://127.0.0.1:{port}").get("wsharness_broadcast_up") != 1:
             assert time.monotonic() < deadline, "no worker shows its Redis on /metrics"
             time.sleep(0.05)
-        client = redis.Redis.from_url(redis_url.url)
+        client = redis.Redis.from_url(redis_at.url)
         try:
             deadline = time.monotonic() + TIMEOUT_S
             while client.pubsub_numsub("wsharness:0:chat")[0][1] < 2:  # both workers subscribed
