@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests._sources import source_addresses
 from wsharness.argtypes import non_negative_float, positive_float, positive_int, share
 
 SHAPES = ("ramp", "step", "spike", "soak")
@@ -47,6 +48,12 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--target-app", default="target_app:app", metavar="MODULE:ATTR",
                        help="The ASGI app served on loopback when no --host is given "
                             "(default target_app:app).")
+    group.add_argument("--source-addresses", type=source_addresses, default="",
+                       metavar="NETWORK|ADDRESSES",
+                       help="Local addresses the users connect from, in turn: a network such as "
+                            "127.0.0.0/8 or addresses separated by commas (default: the "
+                            "kernel's choice). Each gives the ephemeral port range anew, for "
+                            "tens of thousands of connections to one server.")
     group.add_argument("--worker-snapshots", action="store_true", default=False,
                        include_in_web_ui=False,
                        help="Workers also write their own measurements into the run directory "
@@ -56,7 +63,8 @@ def add_arguments(parser: Any) -> None:
 CHECKED: dict[str, Callable[[str], Any]] = {  # a setting -> its option's type, which checks
     "message_size": positive_int, "think_time": non_negative_float,
     "message_rate": non_negative_float, "chat_room_size": positive_int,
-    "bad_credentials": share, "ws_timeout": positive_float, "max_messages": positive_int}
+    "bad_credentials": share, "ws_timeout": positive_float, "max_messages": positive_int,
+    "source_addresses": source_addresses}
 
 
 def _checked(name: str, value: Any) -> Any:
@@ -79,6 +87,7 @@ class Settings:
     shape: str = ""
     report_dir: str = DEFAULT_REPORT_DIR
     target_app: str = "target_app:app"
+    source_addresses: str = ""
     worker_snapshots: bool = False
 
     @classmethod

@@ -44,6 +44,7 @@ __all__ = ["ConnectFailed", "Connection", "HandshakeRefused", "Message", "WsClos
            "WsTimeout", "frame_header", "warm_up"]  # frame_header: the floor benchmark's frames
 
 RECV_BYTES = 65536
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linux
 READ = 1  # libev's and libuv's readable event, for hub.loop.io
 WATCHDOG_PERIOD_S = 0.05
 END_OF_HEAD = b"\r\n\r\n"
@@ -110,11 +111,14 @@ class Connection:
     def open(cls, url: str, *, timeout_s: float, headers: dict[str, str] | None = None,
              cookies: dict[str, str] | None = None, origin: str | None = None,
              max_size: int | None = 2**20, verify_tls: bool = True,
-             on_end: Callable[[int], None] | None = None) -> Connection:
+             on_end: Callable[[int], None] | None = None,
+             source_address: str | None = None) -> Connection:
         """Connect and complete the opening handshake, or raise a WsError.
 
         wss:// verifies the server's certificate against the system's CAs (SSL_CERT_FILE
-        adds one of your own) unless verify_tls is False.
+        adds one of your own) unless verify_tls is False. source_address: the local address
+        to connect from (its port is the kernel's choice), e.g. one of 127.0.0.0/8, so that
+        many connections to one server do not run out of ephemeral ports.
         """
         uri = parse_uri(url)
         protocol = ClientProtocol(uri, max_size=max_size)
@@ -130,12 +134,13 @@ class Connection:
             request.headers["Cookie"] = "; ".join(
                 morsel.OutputString() for morsel in jar.values())
         try:
-            sock = _tcp_connect(uri.host, uri.port, timeout_s)
+            sock = _tcp_connect(uri.host, uri.port, timeout_s, source_address)
         except TimeoutError:
             raise WsTimeout(f"TCP connect to {uri.host}:{uri.port} timed out") from None
         except OSError as exc:
+            source = f" from {source_address}" if source_address else ""
             raise ConnectFailed(
-                f"connect to {uri.host}:{uri.port}: {exc.strerror or exc}") from None
+                f"connect to {uri.host}:{uri.port}{source}: {exc.strerror or exc}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if uri.secure:
             try:
@@ -409,16 +414,26 @@ def _owned(sock: socket.socket) -> socket.socket:
     return raw
 
 
-def _tcp_connect(host: str, port: int, timeout_s: float) -> socket.socket:
-    """Connect; an IP address skips the resolver (gevent's resolves in a thread: 1-4 ms)."""
+def _tcp_connect(host: str, port: int, timeout_s: float,
+                 source_address: str | None = None) -> socket.socket:
+    """Connect (from source_address if given); an IP address skips the resolver (gevent's
+    resolves in a thread: 1-4 ms)."""
+    source = (source_address, 0) if source_address else None
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
     except ValueError:
-        resolved: socket.socket = gevent.socket.create_connection((host, port), timeout=timeout_s)
+        resolved: socket.socket = gevent.socket.create_connection(
+            (host, port), timeout=timeout_s, source_address=source)
         return resolved
     sock: socket.socket = gevent.socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout_s)
     try:
+        if source is not None:
+            # the port is picked at connect(), for this destination: each source address
+            # then has the whole ephemeral range towards each server port
+            with contextlib.suppress(OSError):  # without it, bind() picks the port
+                sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind(source)
         sock.connect((host, port))
     except BaseException:
         sock.close()

@@ -14,6 +14,7 @@ first few quick retries are spent.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -29,6 +30,7 @@ from loadtests import _run, _webui  # noqa: F401  (register the run's and web UI
 from loadtests._backoff import Backoff
 from loadtests._options import Settings
 from loadtests._recorder import LOCUST_TYPES, RECORDER
+from loadtests._sources import SourceAddresses
 from loadtests._target import HOST_OPTION, check_allowed
 from loadtests._wsclient import Connection, HandshakeRefused, Message, WsClosed, WsError
 from wsharness.target import TargetError, ws_base
@@ -36,6 +38,12 @@ from wsharness.target import TargetError, ws_base
 Expect = str | bytes | Callable[[Message], bool] | None
 now_ns = time.perf_counter_ns
 MAX_CATCH_UP_NS = 1_000_000_000  # a user more than 1 s behind its rate skips messages
+
+
+@functools.cache
+def _sources(spec: str) -> SourceAddresses:
+    """This process's turn through the --source-addresses (one for every user)."""
+    return SourceAddresses(spec)
 
 
 class WrongContent(WsError):
@@ -78,6 +86,7 @@ class WebSocketUser(User):
         self._retry_at_s = 0.0  # monotonic time before which this user does not connect again
         self._failed_at_s = 0.0  # the last connection loss, and messages_left then
         self._left_at_failure = self.messages_left
+        self._sources = _sources(self.settings.source_addresses)
 
     def wait_time(self) -> float:
         """Between task iterations: no pause (pacing is per message, see pace()), unless the
@@ -104,10 +113,12 @@ class WebSocketUser(User):
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout, headers=headers,
                                          cookies=cookies, origin=origin,
-                                         verify_tls=not self.insecure, on_end=RECORDER.closed)
+                                         verify_tls=not self.insecure, on_end=RECORDER.closed,
+                                         source_address=self._sources.next())
         except WsError as exc:
             self.fail("connect", name, exc, started)
         RECORDER.samples("connect", name).append(now_ns() - started)
+        RECORDER.opened()
         self._connections.append(connection)
         return connection
 
@@ -119,7 +130,9 @@ class WebSocketUser(User):
         started = now_ns()
         try:
             connection = Connection.open(url, timeout_s=self.settings.ws_timeout,
-                                         verify_tls=not self.insecure, on_end=RECORDER.closed)
+                                         verify_tls=not self.insecure, on_end=RECORDER.closed,
+                                         source_address=self._sources.next())
+            RECORDER.opened()
         except HandshakeRefused as exc:
             RECORDER.samples("connect", name).append(now_ns() - started)
             return exc.status

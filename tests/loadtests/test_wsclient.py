@@ -13,7 +13,13 @@ import pytest
 from websockets.frames import Close, CloseCode, Opcode
 from websockets.sync.server import ServerConnection, serve
 
-from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
+from loadtests._wsclient import (
+    ConnectFailed,
+    Connection,
+    HandshakeRefused,
+    WsClosed,
+    WsTimeout,
+)
 from tests.loadtests.raw_server import Peer, raw_server
 from tests.loadtests.server_frames import MASK, raw_frame, server_frame
 from wsharness.serve import Server
@@ -56,6 +62,20 @@ def test_a_host_name_connects_as_well_as_an_address(app: Server) -> None:
         connection.send_text(host)
         assert connection.recv(TIMEOUT_S) == f"Message text was: {host}"
         assert connection.close() == CloseCode.NORMAL_CLOSURE
+
+
+def test_connections_come_from_the_source_address_given() -> None:
+    def tell_address(connection: ServerConnection) -> None:
+        connection.send(connection.remote_address[0])
+        connection.recv()
+
+    with scripted_server(tell_address) as url:
+        for source in ("127.0.0.2", "127.0.0.3", "127.0.0.2"):  # one address, many ports
+            connection = Connection.open(url, timeout_s=TIMEOUT_S, source_address=source)
+            assert connection.recv(TIMEOUT_S) == source
+            connection.close()
+        with pytest.raises(ConnectFailed, match=r" from 192\.0\.2\.1: "):  # not this machine's
+            Connection.open(url, timeout_s=TIMEOUT_S, source_address="192.0.2.1")
 
 
 def test_json_text_and_a_long_message(app: Server) -> None:
