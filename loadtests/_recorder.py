@@ -2,11 +2,13 @@
 
 The hot path only appends nanosecond durations to a list and bumps two counters. Once a
 second `fold` moves the pending samples into HDR histograms (microseconds), the timeline
-and, in one batch per (type, name), Locust's own statistics.
+(with the connections open at that moment) and, in one batch per (type, name), Locust's own
+statistics.
 """
 
 from __future__ import annotations
 
+import bisect
 import collections
 import time
 from typing import Any, TypedDict
@@ -38,7 +40,8 @@ class Snapshot(TypedDict):
     metrics: dict[str, dict[str, Any]]  # metric name -> {"kind", "name", "hdr", "errors"}
     errors: dict[str, int]
     close_codes: dict[str, int]
-    intervals: list[list[Any]]  # [unix second, sent, received, kind, encoded histogram]
+    # [unix second, sent, received, kind, encoded histogram, connections open at its fold]
+    intervals: list[list[Any]]
     sent: int
     received: int
 
@@ -48,6 +51,8 @@ class Recorder:
         self._pending: dict[Key, list[int]] = {}
         self.sent = 0
         self.received = 0
+        self.open_connections = 0  # this process's, across runs: a state, not a measurement
+        self._folded_open = 0
         self.reset()
 
     def reset(self) -> None:
@@ -78,7 +83,12 @@ class Recorder:
         self.metric_errors[(kind, name)] += 1
         self.errors[error_kind] += 1
 
+    def opened(self) -> None:
+        self.open_connections += 1
+
     def closed(self, code: int) -> None:
+        """A connection that opened has ended, with code."""
+        self.open_connections -= 1
         if not self.frozen:
             self.close_codes[str(code)] += 1
 
@@ -113,10 +123,13 @@ class Recorder:
         self.sent = self.received = 0
         self.total_sent += sent
         self.total_received += received
-        if sent or received or interval is not None:
-            point = self.intervals.setdefault(second, [0, 0, "", None])
+        connections, folded, self._folded_open = (self.open_connections, self._folded_open,
+                                                  self.open_connections)
+        if sent or received or interval is not None or connections or connections != folded:
+            point = self.intervals.setdefault(second, [0, 0, "", None, 0])
             point[0] += sent
             point[1] += received
+            point[4] = connections
             if interval is not None:
                 if point[3] is None:
                     point[2], point[3] = interval_kind, interval
@@ -141,8 +154,8 @@ class Recorder:
             errors=dict(self.errors),
             close_codes=dict(self.close_codes),
             intervals=[[second, sent, received, kind,
-                        encode_histogram(histogram) if histogram is not None else ""]
-                       for second, (sent, received, kind, histogram)
+                        encode_histogram(histogram) if histogram is not None else "", open_]
+                       for second, (sent, received, kind, histogram, open_)
                        in sorted(self.intervals.items())] if timeline else [],
             sent=self.total_sent,
             received=self.total_received,
@@ -159,6 +172,8 @@ class Merged:
         self.errors: collections.Counter[str] = collections.Counter()
         self.close_codes: collections.Counter[str] = collections.Counter()
         self.intervals: dict[int, list[Any]] = {}
+        # per process: the seconds it folded in, ascending, and the connections open then
+        self.connections: list[tuple[list[int], list[int]]] = []
         self.sent = 0
         self.received = 0
         self.processes = 0
@@ -173,7 +188,8 @@ class Merged:
                 histogram.add(decode_histogram(metric["hdr"]))
         self.errors.update(snapshot["errors"])
         self.close_codes.update(snapshot["close_codes"])
-        for second, sent, received, kind, encoded in snapshot["intervals"]:
+        connections: dict[int, int] = {}
+        for second, sent, received, kind, encoded, *open_ in snapshot["intervals"]:
             point = self.intervals.setdefault(int(second), [0, 0, "", None])
             point[0] += sent
             point[1] += received
@@ -181,8 +197,25 @@ class Merged:
                 point[2] = kind
                 point[3] = point[3] or new_histogram()
                 point[3].add(decode_histogram(encoded))
+            if open_:
+                connections[int(second)] = int(open_[0])
+        if connections:
+            seconds = sorted(connections)
+            self.connections.append((seconds, [connections[s] for s in seconds]))
         self.sent += snapshot["sent"]
         self.received += snapshot["received"]
+
+    def open_connections(self, second: int) -> int | None:
+        """Connections open at second across the processes, each at its last fold by then
+        (a process's fold may miss a second); None if no process counted any."""
+        if not self.connections:
+            return None
+        total = 0
+        for seconds, counts in self.connections:
+            at = bisect.bisect_right(seconds, second)
+            if at:
+                total += counts[at - 1]
+        return total
 
 
 RECORDER = Recorder()  # this process's measurements; users append to its sample lists

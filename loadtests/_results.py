@@ -59,9 +59,13 @@ def timeline(merged: Merged, start_second: int,
         values: dict[float, int] = {}
         if histogram is not None and histogram.get_total_count() > 0:
             values = histogram.get_percentile_to_value_dict([50.0, 99.0])  # one pass
-        points.append(TimelinePoint(
+        point = TimelinePoint(
             t=float(second - start_second), users=users,
             sent_per_s=float(sent), received_per_s=float(received),
             p50_ms=values[50.0] / 1000 if values else None,
-            p99_ms=values[99.0] / 1000 if values else None))
+            p99_ms=values[99.0] / 1000 if values else None)
+        connections = merged.open_connections(second)
+        if connections is not None:
+            point["connections"] = connections
+        points.append(point)
     return points

@@ -19,7 +19,7 @@ from reports.measures import (
     throughput_per_s,
 )
 from reports.results import MetricKind, Results, load_results, results_path
-from reports.summary import lost_worker_lines, summary_markdown
+from reports.summary import lost_worker_lines, peak_connections, summary_markdown
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.md"
@@ -74,6 +74,7 @@ def _subtitle(results: Results) -> str:
         f"target {run.get('target', '?')}",
         f"{run.get('users', '?')} users",
         f"{duration:.1f} s" if duration else "",
+        f"peak {peak[1]} open connections" if (peak := peak_connections(results)) else "",
         f"from {run.get('started_at', '?')}",
         f"git {run.get('git_rev', '?')}",
     ]
@@ -111,9 +112,14 @@ def throughput_charts(results: Results) -> list[str]:
     sent = Series("sent / s", [(p["t"], p["sent_per_s"]) for p in timeline])
     received = Series("received / s", [(p["t"], p["received_per_s"]) for p in timeline])
     users = Series("users", [(p["t"], float(p["users"])) for p in timeline])
+    connections = Series("open connections", [(p["t"], float(p["connections"]))
+                                              for p in timeline if "connections" in p])
     return [
         charts.line_chart("chart-throughput", "Messages per second", [sent, received],
                           x_label="seconds since start", y_label="messages / s"),
+        charts.line_chart("chart-users", "Users and open connections", [users, connections],
+                          x_label="seconds since start", y_label="users, connections")
+        if connections.points else
         charts.line_chart("chart-users", "Connected users", [users],
                           x_label="seconds since start", y_label="users"),
     ]

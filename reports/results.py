@@ -2,7 +2,8 @@
 
 `reports` owns this format; load runs write it, everything in `reports` reads only it.
 Histograms hold microseconds (1 us to 10 min, 3 significant digits). Fields added to
-schema 1 after its first readers are optional (`lost_workers`): files without them still load.
+schema 1 after its first readers are optional (`lost_workers`, a timeline point's
+`connections`): files without them still load.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class TimelinePoint(TypedDict):
     received_per_s: float
     p50_ms: float | None
     p99_ms: float | None
+    connections: NotRequired[int]  # WebSocket connections open then, across the processes
 
 
 class LostWorker(TypedDict):
@@ -177,6 +179,10 @@ def _schema_problem(data: Any) -> str | None:
                 return f"{table}[{key!r}] is not an integer"
     if any(not isinstance(p, dict) or not _is_number(p.get("t")) for p in data["timeline"]):
         return "timeline point without a numeric 't'"
+    if any("connections" in p and not (_is_number(p["connections"]) and p["connections"] >= 0
+                                       and isinstance(p["connections"], int))
+           for p in data["timeline"]):
+        return "timeline point whose 'connections' is not a non-negative integer"
     lost = data.get("lost_workers", [])
     if not isinstance(lost, list) or any(
             not isinstance(w, dict) or not isinstance(w.get("id"), str) for w in lost):

@@ -49,6 +49,9 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
     lines.append("")
     lines.append("Close codes: " + _counts(results["close_codes"]) + ". Errors: "
                  + _counts(results["errors"]) + ".")
+    peak = peak_connections(results)
+    if peak is not None:
+        lines += ["", f"Open connections: peak {peak[1]} at {peak[0]:.0f} s."]
     lost = results.get("lost_workers", [])
     if lost:
         lines += ["", f"**Lost workers: {len(lost)}**; their measurements are missing from "
@@ -63,6 +66,12 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
             [[g.name, "pass" if g.ok else "**fail**", g.counts["passed"], g.counts["failed"],
               g.counts["error"], g.counts["skipped"]] for g in conformance.groups])
     return "\n".join(lines) + "\n"
+
+
+def peak_connections(results: Results) -> tuple[float, int] | None:
+    """(seconds into the run, connections) where the most were open, if the run counted them."""
+    points = [(p["t"], p["connections"]) for p in results["timeline"] if "connections" in p]
+    return max(points, key=lambda point: point[1]) if points else None
 
 
 def _counts(table: dict[str, int]) -> str:

@@ -39,6 +39,40 @@ def run_locust(*args: str, report_dir: Path) -> subprocess.CompletedProcess[str]
         cwd=REPO, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
 
 
+def run_master_and_workers(*args: str, report_dir: Path,
+                           workers: int = 2) -> subprocess.CompletedProcess[str]:
+    """A bounded headless run of a master (`--master`, on loopback) and `workers` processes
+    started apart from it (`--worker`), as on several machines; the master's outcome."""
+    port = str(free_port())
+    master = subprocess.Popen(
+        locust_command("--headless", "--report-dir", str(report_dir), "--master",
+                       "--master-bind-host", "127.0.0.1", "--master-bind-port", port,
+                       "--expect-workers", str(workers), *args),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    started = [subprocess.Popen(
+        locust_command("--worker", "--master-host", "127.0.0.1", "--master-port", port),
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True) for _ in range(workers)]
+    try:
+        stdout, stderr = master.communicate(timeout=RUN_TIMEOUT_S)
+        for worker in started:  # the master's quit ends them
+            _, worker_stderr = worker.communicate(timeout=RUN_TIMEOUT_S)
+            assert worker.returncode == 0, worker_stderr[-3000:]
+            assert "Traceback" not in worker_stderr, worker_stderr[-3000:]
+    finally:
+        for process in (master, *started):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    return subprocess.CompletedProcess(master.args, master.returncode, stdout, stderr)
+
+
+DISTRIBUTED = {"processes": lambda *args, report_dir: run_locust(
+                   *args, *two_workers(), report_dir=report_dir),
+               "master-and-workers": run_master_and_workers}
+
+
 def only_run_dir(report_dir: Path) -> Path:
     runs = [path for path in report_dir.iterdir() if path.is_dir()]
     assert len(runs) == 1, f"expected one run directory, found {runs}"

@@ -17,8 +17,17 @@ from loadtests._recorder import RECORDER
 from loadtests._wsclient import Connection
 from loadtests.chat_user import MACHINE, NAME, ChatUser
 from loadtests.ws_user import now_ns
-from reports.results import load_results
-from tests.loadtests.running import REPO, LiveRun, only_run_dir, stats_row
+from reports.results import decode_histogram, load_results
+from target_app.broadcast import BROADCAST_ENV
+from tests.loadtests.running import (
+    REPO,
+    LiveRun,
+    only_run_dir,
+    results_of,
+    run_master_and_workers,
+    stats_row,
+)
+from tests.redis_server import RedisServer
 from tests.target_app.test_metrics import MEMBERS
 from tests.target_app.test_metrics import wait_for as wait_for_metrics
 from wsharness.serve import serve
@@ -103,3 +112,27 @@ def test_a_chat_user_whose_join_is_refused_holds_nothing_open_and_retries(
     assert results["close_codes"] == {"1000": results["metrics"]["connect /ws/{client_id}"]
                                       ["count"]}
     assert "fanout /ws/{client_id}" not in results["metrics"]
+
+
+def test_fan_out_is_timed_across_locust_workers_against_server_workers_on_redis(
+        tmp_path: Path, redis_at: RedisServer) -> None:
+    """A master and two workers started apart, one ChatUser each, against the reference app's
+    room on two uvicorn workers and Redis: each Locust worker times the copies of the other
+    one's messages (a user's own copy is never timed), and the master adds them up exactly."""
+    with serve(workers=2, env={BROADCAST_ENV: redis_at.url}) as server:
+        results = results_of(run_master_and_workers(
+            "-u", "2", "-r", "2", "-t", "3s", "--host", server.url, "--chat-room-size", "1",
+            "--worker-snapshots", "ChatUser", report_dir=tmp_path), tmp_path)
+    assert results["errors"] == {}
+    snapshots = [json.loads(path.read_text()) for path in
+                 sorted((only_run_dir(tmp_path) / "workers").glob("*.json"))]
+    parts = [decode_histogram(snapshot["metrics"][f"fanout {NAME}"]["hdr"])
+             for snapshot in snapshots]
+    assert [part.get_total_count() > 0 for part in parts] == [True, True]
+    sent = [snapshot["sent"] for snapshot in snapshots]
+    for part, other_sent in zip(parts, reversed(sent), strict=True):
+        assert part.get_total_count() <= other_sent  # one copy of each of the other's messages
+    merged = decode_histogram(results["metrics"][f"fanout {NAME}"]["hdr"])
+    total = parts[0]
+    total.add(parts[1])
+    assert merged.equals(total)

@@ -27,7 +27,7 @@ KINDS = ("connect", "rtt", "fanout", "send", "recv")
 NAMES = ("/ws", "/ws/{client_id}")
 PROCESSES = 4
 TOP_NS = HISTOGRAM_HIGHEST_US * 1000
-OPS = ("sample", "sample", "sample", "failure", "closed", "sent", "received", "fold")
+OPS = ("sample", "sample", "sample", "failure", "opened", "closed", "sent", "received", "fold")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ def apply(recorder: Recorder, event: Event) -> None:
         recorder.samples(event.kind, event.name).append(event.value)
     elif event.op == "failure":
         recorder.failure(event.kind, event.name, event.error)
+    elif event.op == "opened":
+        recorder.opened()
     elif event.op == "closed":
         recorder.closed(1000 + event.value % 14)
     elif event.op == "sent":
@@ -126,6 +128,7 @@ def test_snapshots_merged_in_any_order_hold_what_one_recorder_records(
         assert sum(point[0] for point in result.intervals.values()) == result.sent
         assert sum(point[1] for point in result.intervals.values()) == result.received
     assert merged.processes == PROCESSES
+    assert alone.open_connections == sum(p.open_connections for p in processes)
 
 
 def test_an_empty_snapshot_adds_a_process_and_nothing_else() -> None:
@@ -173,12 +176,46 @@ def test_a_fold_times_its_interval_by_round_trips_else_fan_out() -> None:
     fanout_only.samples("fanout", "/ws/{client_id}").extend([5_000_000] * 7)
     for recorder, kind, count in ((both, "rtt", 3), (fanout_only, "fanout", 7)):
         recorder.fold(None)
-        [(sent, received, interval_kind, histogram)] = recorder.intervals.values()
+        [(sent, received, interval_kind, histogram, _)] = recorder.intervals.values()
         assert (sent, received, interval_kind) == (0, 0, kind)
         assert histogram.get_total_count() == count
 
 
+def test_a_fold_notes_the_connections_open_while_any_are_and_when_the_count_changes() -> None:
+    recorder = Recorder()
+    for _ in range(3):
+        recorder.opened()
+    recorder.closed(1000)
+    recorder.fold(None)
+    assert [point[4] for point in recorder.intervals.values()] == [2]
+    recorder.intervals.clear()
+    recorder.closed(1000)
+    recorder.closed(1001)
+    recorder.fold(None)  # down to none: noted once
+    assert [point[4] for point in recorder.intervals.values()] == [0]
+    recorder.intervals.clear()
+    recorder.fold(None)
+    assert recorder.intervals == {}
+    assert recorder.close_codes == {"1000": 2, "1001": 1}
+
+
+def connections_snapshot(points: dict[int, int]) -> Snapshot:
+    snapshot = empty_snapshot()
+    snapshot["intervals"] = [[second, 0, 0, "", "", count] for second, count in points.items()]
+    return snapshot
+
+
+def test_open_connections_add_up_with_each_process_at_its_last_fold() -> None:
+    """A busy process may fold once in two seconds: its count holds until its next fold."""
+    merged = merged_of([connections_snapshot({100: 5, 102: 7}), connections_snapshot({101: 3}),
+                        interval_snapshot(100, "rtt", [1000])])  # a process that counts none
+    assert [merged.open_connections(second) for second in range(99, 104)] == [0, 5, 8, 10, 10]
+    assert sorted(merged.intervals) == [100, 101, 102]
+    assert merged_of([interval_snapshot(100, "rtt", [1000])]).open_connections(100) is None
+
+
 def interval_snapshot(second: int, kind: str, micros: list[int]) -> Snapshot:
+    """An interval as a process of an earlier version sends it: without its connections."""
     histogram = new_histogram()
     for value in micros:
         histogram.record_value(value)

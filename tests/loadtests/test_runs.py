@@ -16,6 +16,7 @@ import pytest
 from reports.results import PERCENTILES, Metric, Results, decode_histogram, load_results
 from tests.loadtests import stalling_app
 from tests.loadtests.running import (
+    DISTRIBUTED,
     REPO,
     RUN_TIMEOUT_S,
     LiveRun,
@@ -28,6 +29,7 @@ from tests.loadtests.running import (
 )
 from tests.target_app.test_metrics import RECEIVED, key, scrape_url
 from wsharness.bind import free_port
+from wsharness.serve import serve
 
 RUN = ("-t", "3s")
 SERVING = re.compile(r"wsharness: serving \S+ at (http://\S+) for this run")
@@ -64,6 +66,19 @@ def test_echo_user_counts_every_round_trip(tmp_path: Path) -> None:
     assert 0 <= settings["messages_sent"] - rtt["count"] <= 4  # at most one in flight per user
     assert rtt["percentiles_ms"]["50"] < 1000
     assert results["run"]["target"].startswith("ws://127.0.0.1:")
+
+
+def test_users_connect_from_the_source_addresses_given(tmp_path: Path) -> None:
+    with serve(log_path=tmp_path / "server.log", log_level="info") as server:
+        results = results_of(run_locust("-u", "6", "-r", "6", *RUN, "--host", server.url,
+                                        "--source-addresses", "127.0.0.0/8", "EchoUser",
+                                        report_dir=tmp_path / "runs"), tmp_path / "runs")
+        log = (tmp_path / "server.log").read_text()
+    assert results["errors"] == {}
+    assert results["run"]["settings"]["source_addresses"] == "127.0.0.0/8"
+    clients = re.findall(r"(127\.\d+\.\d+\.\d+):\d+ - \"WebSocket /ws\" \[accepted\]", log)
+    assert len(clients) == 6
+    assert len(set(clients)) == 6  # each connection from the next address in turn
 
 
 def test_auth_user_checks_replies_and_refusals(tmp_path: Path) -> None:
@@ -129,10 +144,12 @@ def test_a_bad_host_url_is_one_line_and_a_failure(tmp_path: Path) -> None:
         "and a host name"]
 
 
-def test_two_workers_merge_their_histograms_exactly(tmp_path: Path) -> None:
-    results = results_of(run_locust("-u", "4", "-r", "4", *RUN, *two_workers(),
-                                    "--worker-snapshots", "EchoUser", report_dir=tmp_path),
-                         tmp_path)
+@pytest.mark.parametrize("distributed", sorted(DISTRIBUTED))
+def test_two_workers_merge_their_histograms_exactly(tmp_path: Path, distributed: str) -> None:
+    """With --processes 2, and with a --master and two --worker processes started apart."""
+    results = results_of(DISTRIBUTED[distributed]("-u", "4", "-r", "4", *RUN,
+                                                  "--worker-snapshots", "EchoUser",
+                                                  report_dir=tmp_path), tmp_path)
     snapshots = [json.loads(path.read_text()) for path in
                  sorted((only_run_dir(tmp_path) / "workers").glob("*.json"))]
     assert len(snapshots) == 2
@@ -148,6 +165,10 @@ def test_two_workers_merge_their_histograms_exactly(tmp_path: Path) -> None:
         assert merged.equals(total)
     assert results["run"]["settings"]["messages_received"] == sum(
         snapshot["received"] for snapshot in snapshots)
+    # each worker's two connections, at its folds: four open at once, none at the end
+    connections = [point["connections"] for point in results["timeline"]]
+    assert max(connections) == 4
+    assert connections[-1] == 0
 
 
 def test_wrong_content_and_unexpected_closes_are_failures_with_their_codes(

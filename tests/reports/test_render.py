@@ -124,6 +124,37 @@ def test_lost_workers_of_the_wrong_shape_are_refused(tmp_path: Path) -> None:
         factory.run_dir(tmp_path, document)
 
 
+def test_open_connections_over_time_are_charted_with_their_peak(make_run: MakeRun) -> None:
+    document = factory.results()
+    for point in document["timeline"]:
+        point["connections"] = int(point["t"]) * 100
+    peak = int(document["timeline"][-1]["t"]) * 100
+    html_path, md_path = render_run(make_run(document=document))
+    html = html_path.read_text()
+    assert "open connections" in html  # the users chart's second series
+    assert f"peak {peak} open connections" in html
+    assert f"Open connections: peak {peak} at " in md_path.read_text()
+
+
+def test_results_without_open_connections_still_load_and_say_nothing_of_them(
+        make_run: MakeRun) -> None:
+    """Files written before timeline points had `connections` (schema 1) keep loading."""
+    run_dir = make_run()
+    assert all("connections" not in point for point in load_results(run_dir)["timeline"])
+    html_path, md_path = render_run(run_dir)
+    assert "open connections" not in html_path.read_text()
+    assert "Open connections" not in md_path.read_text()
+
+
+@pytest.mark.parametrize("count", [-1, 1.5, True, "9"])
+def test_open_connections_that_are_not_a_count_are_refused(tmp_path: Path,
+                                                           count: object) -> None:
+    document = factory.results()
+    document["timeline"][0]["connections"] = count  # type: ignore[typeddict-item]
+    with pytest.raises(ResultsError, match="'connections' is not a non-negative integer"):
+        factory.run_dir(tmp_path, document)
+
+
 def test_close_codes_are_shown_with_websockets_names_for_them(make_run: MakeRun) -> None:
     document = factory.results(close_codes={"1000": 40, "1013": 2, "4000": 1})
     html = render_run(make_run(document=document))[0].read_text()
