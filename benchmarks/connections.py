@@ -1,0 +1,357 @@
+"""Connection scale: tens of thousands of concurrent WebSocket connections from one machine,
+each with light traffic and every reply checked.
+
+    .venv/bin/python -m benchmarks.connections [--connections 50000] [--server-workers 4]
+        [--generators 4] [--spawn-rate 400] [--hold-s 60] [--message-rate 0.1]
+        [--backlog 4096] [--source-addresses 127.0.0.0/8] [--ws-timeout 10]
+        [--report-dir DIR] [--json FILE]
+
+Serves the default app with uvicorn on --server-workers processes (listen backlog --backlog)
+and runs Locust as a master with --generators worker processes started apart from it, as on
+several machines: EchoUser only, --connections users, one connection each, spawned at
+--spawn-rate a second from source addresses spread over --source-addresses (each gives the
+ephemeral port range anew), then held for --hold-s. Each user sends --message-rate messages a
+second and checks every echo; a user whose connect fails retries after its backoff.
+
+Every process must stay under its open-file limit: the soft limit is raised to the hard one
+here (children inherit it), and a setting that would need more files per process than that is
+refused. Every 2 s the benchmark samples each process's resident memory and open files. It
+prints the connections reached (the run's timeline, summed over the generators), connects per
+second while spawning, connect time and round trip (HDR, µs), errors and close codes, memory
+per connection on each side (resident memory at the peak less before spawning, over the
+connections), the most files any one process held, and the kernel's listen-queue overflows
+and SYN retransmits over the run (system-wide counters: 0 overflows means no connection
+waited for a SYN retransmit because the backlog was full).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks._harness import REPO, BenchmarkError, markdown_table, number, run, write_json
+from reports.results import Results, decode_histogram, load_results
+from wsharness.argtypes import non_negative_float, positive_float, positive_int
+from wsharness.bind import free_port
+from wsharness.serve import Server, serve
+from wsharness.tied import tied_command
+
+SAMPLE_S = 2.0
+FILES_PER_PROCESS_BESIDES = 500  # a process's own files besides its connections, and slack
+LOCUST_START_S = 60.0
+STOP_S = 120.0  # after the run time: users closing, results written
+NETSTAT = Path("/proc/net/netstat")
+KERNEL_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPSynRetrans")
+
+
+@dataclass
+class Sample:
+    at_s: float
+    rss_kb: dict[int, int]
+    files: dict[int, int]
+
+
+@dataclass
+class Processes:
+    server: list[int] = field(default_factory=list)  # uvicorn's workers
+    master: int = 0
+    generators: list[int] = field(default_factory=list)
+
+
+def raise_open_file_limit() -> int:
+    """The soft limit up to the hard one, for this process and its children; the limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in
+                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def rss_kb(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_files(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0
+
+
+def kernel_counters() -> dict[str, int]:
+    """TcpExt's listen-queue overflows and drops and SYN retransmits, system-wide."""
+    lines = NETSTAT.read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            table = dict(zip(names.split()[1:], (int(v) for v in values.split()[1:]),
+                             strict=True))
+            return {name: table.get(name, 0) for name in KERNEL_COUNTERS}
+    return dict.fromkeys(KERNEL_COUNTERS, 0)
+
+
+class Sampler:
+    """Resident memory and open files of every process of the run, every SAMPLE_S."""
+
+    def __init__(self, processes: Processes) -> None:
+        self.processes = processes
+        self.samples: list[Sample] = []
+        self.started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(SAMPLE_S * 5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            pids = [*self.processes.server, *self.processes.generators]
+            if self.processes.master:
+                pids.append(self.processes.master)
+            self.samples.append(Sample(time.monotonic() - self.started,
+                                       {pid: rss_kb(pid) for pid in pids},
+                                       {pid: open_files(pid) for pid in pids}))
+            self._stop.wait(SAMPLE_S)
+
+
+def locust(*args: str) -> list[str]:
+    return tied_command([sys.executable, "-m", "locust", "-f", "loadtests", *args])
+
+
+@contextlib.contextmanager
+def generators(args: argparse.Namespace, server: Server, report_dir: Path,
+               run_time_s: int) -> Iterator[tuple[subprocess.Popen[bytes], Processes]]:
+    """The Locust master and its --generators workers, started apart; killed at the end."""
+    port = str(free_port())
+    log = open(report_dir / "locust.log", "wb")  # noqa: SIM115 - closed below
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        master = subprocess.Popen(
+            locust("--headless", "--only-summary", "--master", "--master-bind-host", "127.0.0.1",
+                   "--master-bind-port", port, "--expect-workers", str(args.generators),
+                   "--expect-workers-max-wait", str(int(LOCUST_START_S)),
+                   "-u", str(args.connections), "-r", str(args.spawn_rate),
+                   "-t", f"{run_time_s}s", "--host", server.url,
+                   "--message-rate", str(args.message_rate), "--ws-timeout", str(args.ws_timeout),
+                   "--source-addresses", args.source_addresses,
+                   "--report-dir", str(report_dir), "EchoUser"),
+            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        started.append(master)
+        for _ in range(args.generators):
+            started.append(subprocess.Popen(
+                locust("--worker", "--master-host", "127.0.0.1", "--master-port", port),
+                cwd=REPO, stdout=log, stderr=subprocess.STDOUT))
+        yield master, Processes(master=master.pid, generators=[p.pid for p in started[1:]])
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        log.close()
+
+
+def check_files(args: argparse.Namespace, limit: int) -> None:
+    for what, processes in (("--generators", args.generators),
+                            ("--server-workers", args.server_workers)):
+        per_process = -(-args.connections // processes) + FILES_PER_PROCESS_BESIDES
+        if per_process > limit:
+            raise BenchmarkError(
+                f"{args.connections} connections over {what} {processes} need about "
+                f"{per_process} open files per process; the limit is {limit}: use more")
+
+
+def measure(args: argparse.Namespace) -> int:
+    limit = raise_open_file_limit()
+    check_files(args, limit)
+    ramp_s = args.connections / args.spawn_rate
+    run_time_s = int(ramp_s + args.hold_s) + 1
+    report_dir = args.report_dir or Path(tempfile.mkdtemp(prefix="wsharness-connections-"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    before = kernel_counters()
+    with serve(cwd=REPO, workers=args.server_workers, log_path=report_dir / "server.log",
+               options={"backlog": args.backlog}) as server, \
+            generators(args, server, report_dir, run_time_s) as (master, processes):
+        processes.server = [pid for pid in children(server.process.pid)
+                            if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline")
+                            .read_bytes()]
+        with Sampler(processes) as sampler:
+            try:
+                code = master.wait(LOCUST_START_S + run_time_s + STOP_S)
+            except subprocess.TimeoutExpired:
+                raise BenchmarkError("the Locust master did not finish in time (log: "
+                                     f"{report_dir / 'locust.log'})") from None
+    after = kernel_counters()
+    results = load_results(only_run(report_dir))
+    figures = summarise(args, results, sampler.samples, processes=processes,
+                        kernel={name: after[name] - before[name] for name in KERNEL_COUNTERS},
+                        limit=limit, ramp_s=ramp_s)
+    figures["locust_exit_code"] = code
+    figures["report_dir"] = str(report_dir)
+    print_figures(args, figures)
+    write_json(args.json, figures)
+    return 0
+
+
+def only_run(report_dir: Path) -> Path:
+    runs = [path for path in report_dir.iterdir() if (path / "results.json").is_file()]
+    if len(runs) != 1:
+        raise BenchmarkError(f"expected one run in {report_dir}, found {len(runs)}")
+    return runs[0]
+
+
+def summarise(args: argparse.Namespace, results: Results, samples: list[Sample], *,
+              processes: Processes, kernel: dict[str, int], limit: int,
+              ramp_s: float) -> dict[str, Any]:
+    timeline = [(p["t"], p.get("connections", 0)) for p in results["timeline"]]
+    peak = max((count for _, count in timeline), default=0)
+    first = next((t for t, count in timeline if count > 0), 0.0)
+    reached = next((t for t, count in timeline if count >= 0.99 * peak), first)
+    metrics = results["metrics"]
+    connect, rtt = metrics.get("connect /ws"), metrics.get("rtt /ws")
+    connects = connect["count"] if connect else 0
+    spawning_s = max(reached - first + 1.0, 1.0)
+    generator_pids, server_pids = processes.generators, processes.server
+
+    def rss_mb(sample: Sample, pids: list[int]) -> float:
+        return sum(sample.rss_kb.get(pid, 0) for pid in pids) / 1024
+
+    def files(sample: Sample, pids: list[int]) -> int:
+        return sum(sample.files.get(pid, 0) for pid in pids)
+
+    empty = Sample(0, {}, {})
+    busiest = max(samples, key=lambda s: files(s, generator_pids), default=empty)
+    # memory per connection: the growth from the sample where the generators first held half
+    # the peak's connections to the peak, over the connections added meanwhile (what a
+    # connection costs, apart from each process's fixed cost)
+    half = next((s for s in samples if files(s, generator_pids) - files(samples[0], generator_pids)
+                 >= (files(busiest, generator_pids) - files(samples[0], generator_pids)) / 2),
+                empty)
+    added = max(files(busiest, generator_pids) - files(half, generator_pids), 1)
+    held = files(busiest, generator_pids) - files(samples[0], generator_pids) if samples else 0
+    return {
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "open_file_limit": limit,
+        "peak_connections": peak,
+        "connections_over_time": timeline,
+        "seconds_to_peak": reached - first,
+        "connects_per_s": peak / spawning_s,
+        "connects": connects,
+        "connect_attempts_failed": connect["errors"] if connect else 0,
+        "connect_us": percentiles_us(connect),
+        "round_trips": rtt["count"] if rtt else 0,
+        "rtt_us": percentiles_us(rtt),
+        "errors": results["errors"],
+        "close_codes": results["close_codes"],
+        "client_rss_mb": {"half": rss_mb(half, generator_pids),
+                          "peak": rss_mb(busiest, generator_pids),
+                          "master_peak": rss_mb(busiest, [processes.master])},
+        "server_rss_mb": {"half": rss_mb(half, server_pids),
+                          "peak": rss_mb(busiest, server_pids)},
+        "client_kb_per_connection": (rss_mb(busiest, generator_pids)
+                                     - rss_mb(half, generator_pids)) * 1024 / added,
+        "server_kb_per_connection": (rss_mb(busiest, server_pids)
+                                     - rss_mb(half, server_pids)) * 1024 / added,
+        "client_kb_per_connection_all_in": rss_mb(busiest, generator_pids) * 1024 / max(held, 1),
+        "server_kb_per_connection_all_in": rss_mb(busiest, server_pids) * 1024 / max(held, 1),
+        "connections_held_at_the_sample": held,
+        "most_files_per_process": {
+            "generators": max((max(s.files.get(p, 0) for p in generator_pids) for s in samples),
+                              default=0),
+            "server_workers": max((max(s.files.get(p, 0) for p in server_pids)
+                                   for s in samples), default=0)},
+        "server_files_per_worker_at_peak": [busiest.files.get(p, 0) for p in server_pids],
+        "kernel": kernel,
+        "planned_spawn_s": ramp_s,
+    }
+
+
+def percentiles_us(metric: Any) -> dict[str, int]:
+    if not metric or not metric["hdr"]:
+        return {}
+    histogram = decode_histogram(metric["hdr"])
+    return {p: int(histogram.get_value_at_percentile(float(p))) for p in ("50", "90", "99", "100")}
+
+
+def print_figures(args: argparse.Namespace, f: dict[str, Any]) -> None:
+    connect, rtt = f["connect_us"], f["rtt_us"]
+    print(markdown_table(["measurement", "value"], [
+        ["connections open at the peak (timeline)", number(f["peak_connections"])],
+        ["connects per second while spawning", number(f["connects_per_s"])],
+        ["seconds from the first connection to 99 % of the peak", number(f["seconds_to_peak"])],
+        ["connect p50 / p90 / p99 / max, µs",
+         " / ".join(number(connect.get(p, 0)) for p in ("50", "90", "99", "100"))],
+        ["failed connects (retried)", number(f["connect_attempts_failed"])],
+        ["round trips checked", number(f["round_trips"])],
+        ["round trip p50 / p90 / p99 / max, µs",
+         " / ".join(number(rtt.get(p, 0)) for p in ("50", "90", "99", "100"))],
+        ["errors", ", ".join(f"{k} × {v}" for k, v in f["errors"].items()) or "none"],
+        ["close codes", ", ".join(f"{k} × {v}" for k, v in f["close_codes"].items())],
+        [f"client memory ({args.generators} generators) at half the peak, at the peak, MB",
+         f"{f['client_rss_mb']['half']:.0f}, {f['client_rss_mb']['peak']:.0f}"],
+        ["client memory per connection, KB: added, all in",
+         f"{f['client_kb_per_connection']:.1f}, {f['client_kb_per_connection_all_in']:.1f}"],
+        [f"server memory ({args.server_workers} workers) at half the peak, at the peak, MB",
+         f"{f['server_rss_mb']['half']:.0f}, {f['server_rss_mb']['peak']:.0f}"],
+        ["server memory per connection, KB: added, all in",
+         f"{f['server_kb_per_connection']:.1f}, {f['server_kb_per_connection_all_in']:.1f}"],
+        ["Locust master at the peak, MB", f"{f['client_rss_mb']['master_peak']:.0f}"],
+        ["most open files in one process: generator, server worker (limit)",
+         f"{f['most_files_per_process']['generators']}, "
+         f"{f['most_files_per_process']['server_workers']} ({f['open_file_limit']})"],
+        ["server worker files at the peak", ", ".join(
+            str(n) for n in f["server_files_per_worker_at_peak"])],
+        ["listen overflows, drops, SYN retransmits (kernel, whole run)",
+         ", ".join(str(f["kernel"][name]) for name in KERNEL_COUNTERS)],
+    ]))
+    print(f"\nrun directory (results.json, report.html, logs): {f['report_dir']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.connections", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", type=positive_int, default=50_000)
+    parser.add_argument("--server-workers", type=positive_int, default=4)
+    parser.add_argument("--generators", type=positive_int, default=4)
+    parser.add_argument("--spawn-rate", type=positive_float, default=400.0)
+    parser.add_argument("--hold-s", type=non_negative_float, default=60.0)
+    parser.add_argument("--message-rate", type=positive_float, default=0.1)
+    parser.add_argument("--backlog", type=positive_int, default=4096)
+    parser.add_argument("--source-addresses", default="127.0.0.0/8")
+    parser.add_argument("--ws-timeout", type=positive_float, default=10.0)
+    parser.add_argument("--report-dir", type=Path, default=None,
+                        help="where the run's results, report and logs go (default: a new "
+                             "temporary directory)")
+    parser.add_argument("--json", type=Path, help="also write the raw figures to this file")
+    args: Any = parser.parse_args(argv)
+    run(lambda: measure(args))
+
+
+if __name__ == "__main__":
+    main()
+
