@@ -12,6 +12,10 @@ Redis's order. The room's guarantees hold across workers:
   too, so its `You wrote` replies and copies alternate as in one process); Redis hands every
   subscriber the messages in the order it took them, and each worker relays them in that
   order. A member's `left the chat` is published after its last message has come back.
+- joining: a new client's place in Redis's order is taken before its handshake completes (a
+  `join` marker published and come back; what the relay queues after it waits for the
+  client), so it gets every message published once it knows it is in, and none from
+  before, whichever worker the messages come from.
 - no loss for a client that keeps reading: each worker reads its subscription at once into
   a queue that the relay drains into the members' send buffers (target_app.room). While a
   buffer is full the relay waits, as a broadcast does in one process, and tells the other
@@ -47,7 +51,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from fastapi import status
+from fastapi import WebSocket, status
 
 from target_app.room import Limits, Member, Room
 
@@ -70,7 +74,8 @@ RECONNECT_S = 1.0  # a worker without Redis tries again at most this often
 PUBLISH_CONNECTIONS = 8  # Redis connections a worker publishes on, shared by its members
 
 RELAY_YIELD_EVERY = 64  # the relay lets the reader and the heartbeat run this often
-MESSAGE, BEAT, HOLD, RELEASE = "m", "b", "h", "r"  # what a payload carries
+MESSAGE, JOIN, BEAT, HOLD, RELEASE = "m", "j", "b", "h", "r"  # what a payload carries
+RELAYED = (MESSAGE, JOIN)  # the payloads the relay takes in Redis's order
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -162,9 +167,10 @@ class _Link:
         self.publisher = publisher
         self.subscriber = subscriber
         self.subscription = subscription
-        self.queue: collections.deque[tuple[str, int, str]] = collections.deque()
+        self.queue: collections.deque[tuple[str, str, int, str]] = collections.deque()
         self.queued = asyncio.Event()
-        self.waiting: dict[int, asyncio.Future[None]] = {}  # own message -> relayed
+        self.waiting: dict[int, asyncio.Future[None]] = {}  # own message or join -> relayed
+        self.joining: dict[int, WebSocket] = {}  # own join marker -> the client it places
         self.beat_seen_at = asyncio.get_running_loop().time()
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -200,6 +206,8 @@ class RedisRoom(Room):
         self._holds: dict[str, float] = {}  # another worker -> loop time its hold expires
         self._holds_changed = asyncio.Event()  # a hold was released (or Redis lost)
         self._background: set[asyncio.Task[None]] = set()
+        # clients placed in the order but not yet members: what was relayed since, for each
+        self._entering: dict[WebSocket, collections.deque[str]] = {}
 
     @property
     def up(self) -> bool:
@@ -225,12 +233,60 @@ class RedisRoom(Room):
         for task in [*self._background, *([self._connecting] if self._connecting else [])]:
             task.cancel()
 
+    async def admit(self, websocket: WebSocket) -> None:
+        """Take the client's place in Redis's order, then complete its handshake. Without
+        Redis (or losing it meanwhile) the handshake completes all the same, and take_part
+        closes the client with 1011."""
+        if self._link is not None or await self._reconnected():
+            await self._place(websocket)
+        try:
+            await websocket.accept()
+        except BaseException:
+            self._entering.pop(websocket, None)
+            raise
+
+    async def _place(self, websocket: WebSocket) -> None:
+        link = self._link
+        if link is None:
+            return
+        sequence = next(self._sequence)
+        placed = asyncio.get_running_loop().create_future()
+        link.waiting[sequence] = placed
+        link.joining[sequence] = websocket
+        try:
+            await self._publish(link, JOIN, sequence)
+            await placed
+        except Exception as exc:
+            self._lose(link, f"a publish failed: {_one_line(exc)}")
+        finally:
+            link.waiting.pop(sequence, None)
+            link.joining.pop(sequence, None)
+
     async def take_part(self, member: Member, messages: AsyncIterator[str]) -> None:
-        if self._link is None and not await self._reconnected():
+        entering = self._entering.get(member.websocket)
+        if self._link is None or entering is None:
+            self._entering.pop(member.websocket, None)
             member.evict(LOST_CLOSE, UNAVAILABLE_REASON)
             await member.stop()
             return
-        await super().take_part(member, messages)
+        try:
+            while entering:  # what was relayed since its place, then it is a member at once
+                text = entering.popleft()
+                size = sys.getsizeof(text)
+                if not member.offer(text, size):
+                    await asyncio.wait_for(member.put(text, size), self.limits.stall_s)
+        except TimeoutError:
+            self.count_eviction("stalled")
+            member.evict()
+            await member.stop()
+            return
+        finally:
+            self._entering.pop(member.websocket, None)
+        if not self.up:  # lost while handing over
+            member.evict(LOST_CLOSE, LOST_REASON)
+            await member.stop()
+            return
+        await super().take_part(member, messages)  # joins before its first await
 
     async def broadcast(self, text: str) -> None:
         """Publish text; return once it has come back and been queued for this worker's
@@ -327,6 +383,7 @@ class RedisRoom(Room):
                      "with %d", self.broadcast_url.shown, reason, len(members), LOST_CLOSE)
         link.stop_tasks()
         link.release_waiters()
+        self._entering.clear()  # they are closed with 1011 once their handshake completes
         self._holds.clear()
         self._holds_changed.set()
         self._in_background(self._farewell(link, members))
@@ -368,8 +425,8 @@ class RedisRoom(Room):
                 if len(payload) != 4 or not payload[1].isdigit():
                     continue  # not a room's: someone else publishes on the channel
                 origin, sequence, kind, text = payload
-                if kind == MESSAGE:
-                    link.queue.append((origin, int(sequence), text))
+                if kind in RELAYED:
+                    link.queue.append((kind, origin, int(sequence), text))
                     link.queued.set()
                 elif origin == worker:
                     if kind == BEAT:
@@ -400,8 +457,11 @@ class RedisRoom(Room):
                 relayed_in_a_row += 1
                 if relayed_in_a_row % RELAY_YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # a long queue must not starve the heartbeat
-                origin, sequence, text = queue.popleft()
-                held_at = await self._deliver(link, text, held_at)
+                kind, origin, sequence, text = queue.popleft()
+                if kind == MESSAGE:
+                    held_at = await self._deliver(link, text, held_at)
+                elif origin == worker and (websocket := link.joining.get(sequence)):
+                    self._entering[websocket] = collections.deque()
                 if origin == worker:
                     relayed = waiting.pop(sequence, None)
                     if relayed is not None and not relayed.done():
@@ -414,6 +474,8 @@ class RedisRoom(Room):
         (ended by the member reading, or its eviction within the stall limit)."""
         size = sys.getsizeof(text)
         loop = asyncio.get_running_loop()
+        for entering in self._entering.values():
+            entering.append(text)
         for member in list(self._members):
             while not member.offer(text, size):
                 if held_at is None or loop.time() - held_at >= HOLD_REFRESH_S:

@@ -114,7 +114,7 @@ async def websocket_item_endpoint(
 
 @app.websocket("/ws/{client_id}")
 async def websocket_chat_endpoint(websocket: WebSocket, client_id: int) -> None:
-    await websocket.accept()
+    await room.admit(websocket)
     TRAFFIC.open_connections["chat"] += 1
     try:
         await room.take_part(room.member(websocket, client_id),

@@ -210,6 +210,11 @@ class Room:
     def member(self, websocket: WebSocket, client_id: int) -> Member:
         return Member(websocket, client_id, self.limits)
 
+    async def admit(self, websocket: WebSocket) -> None:
+        """Complete the client's handshake; take_part then joins it before anything else
+        runs, so it gets every broadcast that begins once the client knows it is in."""
+        await websocket.accept()
+
     async def take_part(self, member: Member, messages: AsyncIterator[str]) -> None:
         """Join, then relay each message the member sends until it leaves or is evicted."""
         self._members[member] = None
