@@ -1,4 +1,5 @@
-"""A run on the console: its latencies in microseconds, then its close codes and errors.
+"""A run on the console: its latencies in microseconds, then its close codes and errors and
+the most connections it held open.
 
 Locust's own table rounds to whole milliseconds (a 0.30 ms round trip reads `0`); this one
 prints each metric's percentiles as results.json holds them, from its HDR histogram.
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 
 from reports.measures import PERCENTILE_LABELS, percentiles_us, ranked_counts
 from reports.results import Metric, Results
-from reports.summary import lost_worker_lines
+from reports.summary import lost_worker_lines, peak_connections
 
 LATENCY_HEADER = ("metric", "count", *(f"{label} µs" for label in PERCENTILE_LABELS.values()))
 NO_SAMPLES = "-"  # a percentile of a metric without samples (every attempt failed)
@@ -42,7 +43,8 @@ def counts_line(table: dict[str, int]) -> str:
 
 
 def console_summary(results: Results) -> str:
-    """The run's latency table in µs, then close codes, errors and lost workers if any."""
+    """The run's latency table in µs, then close codes, errors, the peak of open connections
+    and lost workers if any."""
     lines = [f"wsharness: run {results['run'].get('id', '?')}: latencies in µs "
              "(HDR histograms, 3 significant digits)"]
     rows = [latency_row(name, metric) for name, metric in results["metrics"].items()]
@@ -51,5 +53,8 @@ def console_summary(results: Results) -> str:
         lines.append(f"close codes: {counts_line(results['close_codes'])}")
     if results["errors"]:
         lines.append(f"errors: {counts_line(results['errors'])}")
+    peak = peak_connections(results)
+    if peak is not None:
+        lines.append(f"open connections: peak {peak[1]} at {peak[0]:.0f} s")
     lines += [f"lost {line}" for line in lost_worker_lines(results)]
     return "\n".join(lines) + "\n"

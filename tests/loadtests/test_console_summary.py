@@ -49,7 +49,11 @@ def test_a_headless_run_prints_its_microsecond_table_last(tmp_path: Path) -> Non
                          "connect /ws/{client_id}"}
     assert rows["rtt /ws/{client_id}"][0] > 0
     report = only_run_dir(tmp_path) / "report.html"
+    peak = max(results["timeline"], key=lambda point: point.get("connections", 0))
+    assert peak["connections"] == 6  # three users, two connections each
     assert after == [*counted("close codes", results["close_codes"]),
-                     *counted("errors", results["errors"]), f"wsharness: full report: {report}"]
+                     *counted("errors", results["errors"]),
+                     f"open connections: peak 6 at {peak['t']:.0f} s",
+                     f"wsharness: full report: {report}"]
     assert results["close_codes"]
     assert done.stdout.endswith(f"wsharness: full report: {report}\n")
