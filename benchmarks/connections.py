@@ -2,16 +2,18 @@
 each with light traffic and every reply checked.
 
     .venv/bin/python -m benchmarks.connections [--connections 50000] [--server-workers 4]
-        [--generators 4] [--spawn-rate 400] [--hold-s 60] [--message-rate 0.1]
-        [--backlog 4096] [--source-addresses 127.0.0.0/8] [--ws-timeout 10]
-        [--report-dir DIR] [--json FILE]
+        [--generators 4] [--spawn-rate 400] [--max-connecting 100] [--hold-s 60]
+        [--message-rate 0.1] [--backlog 4096] [--source-addresses 127.0.0.0/8]
+        [--ws-timeout 10] [--report-dir DIR] [--json FILE]
 
 Serves the default app with uvicorn on --server-workers processes (listen backlog --backlog)
 and runs Locust as a master with --generators worker processes started apart from it, as on
 several machines: EchoUser only, --connections users, one connection each, spawned at
---spawn-rate a second from source addresses spread over --source-addresses (each gives the
-ephemeral port range anew), then held for --hold-s. Each user sends --message-rate messages a
-second and checks every echo; a user whose connect fails retries after its backoff.
+--spawn-rate a second, each generator connecting at most --max-connecting at once (so the
+backlog holds every connection under way), from source addresses spread over
+--source-addresses (each gives the ephemeral port range anew), then held for --hold-s.
+Each user sends --message-rate messages a second and checks every echo; a user whose
+connect fails retries after its backoff.
 
 Every process must stay under its open-file limit: the soft limit is raised to the hard one
 here (children inherit it), and a setting that would need more files per process than that is
@@ -42,7 +44,7 @@ from typing import Any
 
 from benchmarks._harness import REPO, BenchmarkError, markdown_table, number, run, write_json
 from reports.results import Results, decode_histogram, load_results
-from wsharness.argtypes import non_negative_float, positive_float, positive_int
+from wsharness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from wsharness.bind import free_port
 from wsharness.serve import Server, serve
 from wsharness.tied import tied_command
@@ -159,6 +161,7 @@ def generators(args: argparse.Namespace, server: Server, report_dir: Path,
                    "-u", str(args.connections), "-r", str(args.spawn_rate),
                    "-t", f"{run_time_s}s", "--host", server.url,
                    "--message-rate", str(args.message_rate), "--ws-timeout", str(args.ws_timeout),
+                   "--max-connecting", str(args.max_connecting),
                    "--source-addresses", args.source_addresses,
                    "--report-dir", str(report_dir), "EchoUser"),
             cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
@@ -339,6 +342,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server-workers", type=positive_int, default=4)
     parser.add_argument("--generators", type=positive_int, default=4)
     parser.add_argument("--spawn-rate", type=positive_float, default=400.0)
+    parser.add_argument("--max-connecting", type=non_negative_int, default=100)
     parser.add_argument("--hold-s", type=non_negative_float, default=60.0)
     parser.add_argument("--message-rate", type=positive_float, default=0.1)
     parser.add_argument("--backlog", type=positive_int, default=4096)

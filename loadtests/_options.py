@@ -9,11 +9,18 @@ from pathlib import Path
 from typing import Any
 
 from loadtests._sources import source_addresses
-from wsharness.argtypes import non_negative_float, positive_float, positive_int, share
+from wsharness.argtypes import (
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    share,
+)
 
 SHAPES = ("ramp", "step", "spike", "soak")
 DEFAULT_REPORT_DIR = "reports/runs"
 DEFAULT_MESSAGE_RATE = 20.0  # paced: in closed loop, latency on 2 shared cores is queueing
+DEFAULT_MAX_CONNECTING = 100  # per process: uvicorn's backlog (2048) holds 20 processes' worth
 
 
 def add_arguments(parser: Any) -> None:
@@ -48,6 +55,13 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--target-app", default="target_app:app", metavar="MODULE:ATTR",
                        help="The ASGI app served on loopback when no --host is given "
                             "(default target_app:app).")
+    group.add_argument("--max-connecting", type=non_negative_int,
+                       default=DEFAULT_MAX_CONNECTING, metavar="N",
+                       help="Connections each process opens at once at most (TCP connect and "
+                            "handshake); other users wait their turn, so spawning faster than "
+                            "the server accepts never queues more than processes x N "
+                            f"connections in its backlog (default {DEFAULT_MAX_CONNECTING}; 0: "
+                            "no limit).")
     group.add_argument("--source-addresses", type=source_addresses, default="",
                        metavar="NETWORK|ADDRESSES",
                        help="Local addresses the users connect from, in turn: a network such as "
@@ -64,7 +78,7 @@ CHECKED: dict[str, Callable[[str], Any]] = {  # a setting -> its option's type, 
     "message_size": positive_int, "think_time": non_negative_float,
     "message_rate": non_negative_float, "chat_room_size": positive_int,
     "bad_credentials": share, "ws_timeout": positive_float, "max_messages": positive_int,
-    "source_addresses": source_addresses}
+    "max_connecting": non_negative_int, "source_addresses": source_addresses}
 
 
 def _checked(name: str, value: Any) -> Any:
@@ -87,6 +101,7 @@ class Settings:
     shape: str = ""
     report_dir: str = DEFAULT_REPORT_DIR
     target_app: str = "target_app:app"
+    max_connecting: int = DEFAULT_MAX_CONNECTING
     source_addresses: str = ""
     worker_snapshots: bool = False
 

@@ -9,11 +9,14 @@ raising WsFailure, which scenario code may catch.
 A user whose connection closed or whose connect failed backs off before it connects again:
 capped exponential backoff with jitter (Backoff), waited between task iterations and before
 the next connect, so a dead target costs each user at most one error a second once the
-first few quick retries are spent.
+first few quick retries are spent. At most --max-connecting connects are under way at once in
+a process; the others wait their turn (not timed), so a burst of users cannot overflow the
+server's listen backlog.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import random
@@ -23,6 +26,7 @@ from typing import Any, NoReturn, cast
 from urllib.parse import urlencode
 
 import gevent
+import gevent.lock
 from locust import User
 from locust.exception import RescheduleTask, StopUser
 
@@ -44,6 +48,12 @@ MAX_CATCH_UP_NS = 1_000_000_000  # a user more than 1 s behind its rate skips me
 def _sources(spec: str) -> SourceAddresses:
     """This process's turn through the --source-addresses (one for every user)."""
     return SourceAddresses(spec)
+
+
+@functools.cache
+def _connecting(limit: int) -> contextlib.AbstractContextManager[Any]:
+    """This process's turns to connect (--max-connecting; 0: no limit)."""
+    return gevent.lock.BoundedSemaphore(limit) if limit else contextlib.nullcontext()
 
 
 class WrongContent(WsError):
@@ -109,14 +119,15 @@ class WebSocketUser(User):
             gevent.sleep(self.wait_time())
         url = self._url(path, query, name)
         self._late_since_ns = 0  # a round trip on the new connection counts from its send
-        started = now_ns()
-        try:
-            connection = Connection.open(url, timeout_s=self.settings.ws_timeout, headers=headers,
-                                         cookies=cookies, origin=origin,
-                                         verify_tls=not self.insecure, on_end=RECORDER.closed,
-                                         source_address=self._sources.next())
-        except WsError as exc:
-            self.fail("connect", name, exc, started)
+        with _connecting(self.settings.max_connecting):
+            started = now_ns()
+            try:
+                connection = Connection.open(
+                    url, timeout_s=self.settings.ws_timeout, headers=headers, cookies=cookies,
+                    origin=origin, verify_tls=not self.insecure, on_end=RECORDER.closed,
+                    source_address=self._sources.next())
+            except WsError as exc:
+                self.fail("connect", name, exc, started)
         RECORDER.samples("connect", name).append(now_ns() - started)
         RECORDER.opened()
         self._connections.append(connection)
@@ -127,17 +138,19 @@ class WebSocketUser(User):
         """Expect the handshake to be refused; return the HTTP status (or close code) seen."""
         name = name or path
         url = self._url(path, query, name)
-        started = now_ns()
-        try:
-            connection = Connection.open(url, timeout_s=self.settings.ws_timeout,
-                                         verify_tls=not self.insecure, on_end=RECORDER.closed,
-                                         source_address=self._sources.next())
-            RECORDER.opened()
-        except HandshakeRefused as exc:
-            RECORDER.samples("connect", name).append(now_ns() - started)
-            return exc.status
-        except WsError as exc:
-            self.fail("connect", name, exc, started)
+        with _connecting(self.settings.max_connecting):
+            started = now_ns()
+            try:
+                connection = Connection.open(url, timeout_s=self.settings.ws_timeout,
+                                             verify_tls=not self.insecure,
+                                             on_end=RECORDER.closed,
+                                             source_address=self._sources.next())
+                RECORDER.opened()
+            except HandshakeRefused as exc:
+                RECORDER.samples("connect", name).append(now_ns() - started)
+                return exc.status
+            except WsError as exc:
+                self.fail("connect", name, exc, started)
         try:  # a refusal right after accepting is still a refusal
             connection.recv(self.settings.ws_timeout)
         except WsClosed as exc:

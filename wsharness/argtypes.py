@@ -23,6 +23,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return value
+
+
 def _finite(text: str) -> float:
     """float(text), or nan for anything that is not a finite number."""
     try:

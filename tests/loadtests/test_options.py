@@ -25,6 +25,7 @@ BAD_VALUES = [  # (option, value, what the error says)
     ("--bad-credentials", "1.5", "expected a share from 0 to 1"),
     ("--ws-timeout", "0", "expected a finite number above 0"),
     ("--max-messages", "many", "expected a whole number of at least 1"),
+    ("--max-connecting", "-1", "expected a whole number of at least 0"),
     ("--source-addresses", "127.0.0.300", "expected a network (127.0.0.0/8) or addresses"),
 ]
 
@@ -45,6 +46,7 @@ valid_settings = finite.flatmap(lambda think_time: st.builds(
     chat_room_size=st.integers(1, 100), bad_credentials=st.floats(0, 1),
     ws_timeout=finite.filter(lambda value: value > 0), max_messages=st.integers(1, 10**9),
     shape=st.sampled_from(("", *SHAPES)), report_dir=text, target_app=text,
+    max_connecting=st.integers(0, 10**4),
     source_addresses=st.sampled_from(("", "127.0.0.0/8", "127.0.0.2,127.0.0.3", "::1")),
     worker_snapshots=st.booleans(),
 ))

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,23 @@ def test_users_connect_from_the_source_addresses_given(tmp_path: Path) -> None:
     clients = re.findall(r"(127\.\d+\.\d+\.\d+):\d+ - \"WebSocket /ws\" \[accepted\]", log)
     assert len(clients) == 6
     assert len(set(clients)) == 6  # each connection from the next address in turn
+
+
+@pytest.mark.parametrize("distributed", sorted(DISTRIBUTED))
+def test_users_spawned_at_once_connect_a_few_at_a_time(tmp_path: Path,
+                                                       distributed: str) -> None:
+    """40 users spawned in one go, --max-connecting 3 per process over two processes: the
+    server (a slow accept) never has more than 6 handshakes under way, and all connect."""
+    with serve("tests.loadtests.slow_accept_app:app", cwd=REPO) as server:
+        results = results_of(DISTRIBUTED[distributed](
+            "-u", "40", "-r", "40", "-t", "6s", "--host", server.url, "--max-connecting", "3",
+            "EchoUser", report_dir=tmp_path), tmp_path)
+        with urllib.request.urlopen(f"{server.url}/accepting", timeout=5) as response:
+            accepting = json.load(response)
+    assert results["errors"] == {}
+    assert accepting["accepted"] == 40
+    assert accepting["most"] <= 2 * 3
+    assert results["metrics"]["connect /ws"]["count"] == 40
 
 
 def test_auth_user_checks_replies_and_refusals(tmp_path: Path) -> None:
