@@ -31,6 +31,7 @@ from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from loadtests._finished import run_finished
+from loadtests._gc import FREEZER
 from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
 from loadtests._results import build_results, iso_utc
@@ -43,7 +44,7 @@ from wsharness.target import TargetError, check_answers, ws_base
 COLLECT = "wsharness_collect"
 SNAPSHOT = "wsharness_snapshot"
 FOLD_PERIOD_S = 1.0
-COLLECT_TIMEOUT_S = 15.0
+COLLECT_TIMEOUT_S = 60.0  # for a worker still heard from: stopping 10,000 users takes seconds
 WORKER_SNAPSHOTS_DIR = "workers"
 WORKERS_CONNECT_WAIT_S = 5.0
 QUIT_WAIT_S = COLLECT_TIMEOUT_S + 15.0  # quitting waits this long for a run being ended
@@ -171,6 +172,8 @@ def _on_heartbeat(client_id: str, timestamp: float, **_: Any) -> None:
 
 def _on_test_stop(environment: Any, **_: Any) -> None:
     runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        FREEZER.release()
     if isinstance(runner, WorkerRunner):
         RECORDER.freeze(environment.stats)
         return
@@ -387,6 +390,7 @@ def _fold_every_second(environment: Any) -> None:
     while not RECORDER.frozen:
         gevent.sleep(FOLD_PERIOD_S)
         RECORDER.fold(environment.stats)
+        FREEZER.grown(RECORDER.open_connections)
 
 
 def _sample_users(runner: Any, run: Run) -> None:
