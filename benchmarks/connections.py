@@ -2,18 +2,22 @@
 each with light traffic and every reply checked.
 
     .venv/bin/python -m benchmarks.connections [--connections 50000] [--server-workers 4]
-        [--generators 4] [--spawn-rate 400] [--max-connecting 100] [--hold-s 60]
-        [--message-rate 0.1] [--backlog 4096] [--source-addresses 127.0.0.0/8]
-        [--ws-timeout 10] [--report-dir DIR] [--json FILE]
+        [--generators 4] [--spawn-rate 300] [--max-connecting 100] [--hold-s 60]
+        [--max-ramp-s 600] [--message-rate 0.1] [--backlog 4096] [--healthcheck-s 30]
+        [--source-addresses 127.0.0.0/8] [--ws-timeout 10] [--report-dir DIR] [--json FILE]
 
-Serves the default app with uvicorn on --server-workers processes (listen backlog --backlog)
-and runs Locust as a master with --generators worker processes started apart from it, as on
-several machines: EchoUser only, --connections users, one connection each, spawned at
---spawn-rate a second, each generator connecting at most --max-connecting at once (so the
-backlog holds every connection under way), from source addresses spread over
---source-addresses (each gives the ephemeral port range anew), then held for --hold-s.
-Each user sends --message-rate messages a second and checks every echo; a user whose
-connect fails retries after its backoff.
+Serves the default app with uvicorn on --server-workers processes (listen backlog --backlog;
+a worker that does not answer its supervisor's health check within --healthcheck-s is killed
+and replaced: uvicorn's 5 s default is shorter than a full garbage collection of a worker
+holding 12,000 connections takes on a saturated machine) and runs Locust as a master with
+--generators worker processes started apart from it, as on several machines: EchoUser
+only, --connections users, one connection each, spawned at --spawn-rate a second, each
+generator connecting at most --max-connecting at once (so the backlog holds every
+connection under way), from source addresses spread over --source-addresses (each gives
+the ephemeral port range anew). Once the generators hold
+--connections (or --max-ramp-s has passed), the connections are held for --hold-s and the
+run is ended as Ctrl-C ends it (results written). Each user sends --message-rate messages a
+second and checks every echo; a user whose connect fails retries after its backoff.
 
 Every process must stay under its open-file limit: the soft limit is raised to the hard one
 here (children inherit it), and a setting that would need more files per process than that is
@@ -32,6 +36,7 @@ import argparse
 import contextlib
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,7 +47,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks._harness import REPO, BenchmarkError, markdown_table, number, run, write_json
+from benchmarks._harness import (
+    REPO,
+    BenchmarkError,
+    markdown_table,
+    number,
+    process_cpu_s,
+    run,
+    write_json,
+)
 from reports.results import Results, decode_histogram, load_results
 from wsharness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from wsharness.bind import free_port
@@ -60,15 +73,35 @@ KERNEL_COUNTERS = ("ListenOverflows", "ListenDrops", "TCPSynRetrans")
 @dataclass
 class Sample:
     at_s: float
-    rss_kb: dict[int, int]
+    rss_kb: dict[int, int]  # the generators' and the master's, by pid
     files: dict[int, int]
+    server_rss_kb: dict[int, int] = field(default_factory=dict)  # the server's workers then
+    server_files: dict[int, int] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)  # server, generators, master
 
 
 @dataclass
 class Processes:
-    server: list[int] = field(default_factory=list)  # uvicorn's workers
+    server_pid: int = 0  # uvicorn's supervisor
+    server: list[int] = field(default_factory=list)  # its workers now
+    server_seen: set[int] = field(default_factory=set)  # every worker it has had
     master: int = 0
     generators: list[int] = field(default_factory=list)
+
+    def find_server_workers(self) -> None:
+        self.server = [pid for pid in children(self.server_pid)
+                       if SPAWNED in cmdline(pid)]
+        self.server_seen.update(self.server)
+
+
+SPAWNED = b"multiprocessing.spawn"  # uvicorn's workers are spawned processes
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def raise_open_file_limit() -> int:
@@ -95,6 +128,12 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        return process_cpu_s(pid)
+    return 0.0
+
+
 def open_files(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -119,6 +158,7 @@ class Sampler:
     def __init__(self, processes: Processes) -> None:
         self.processes = processes
         self.samples: list[Sample] = []
+        self.hold_began = 0  # the first sample of the hold
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -131,14 +171,36 @@ class Sampler:
         self._stop.set()
         self._thread.join(SAMPLE_S * 5)
 
+    def generator_connections(self) -> int:
+        """Sockets the generators hold beyond their files before spawning (their
+        connections, give or take a few)."""
+        if len(self.samples) < 2:
+            return 0
+        first, last = self.samples[0], self.samples[-1]
+        return sum(last.files.get(p, 0) - first.files.get(p, 0)
+                   for p in self.processes.generators)
+
+    def wait_for(self, connections: int, timeout_s: float) -> bool:
+        """Until the generators hold connections (99.9 % of them), at most timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while self.generator_connections() < connections * 0.999:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(SAMPLE_S)
+        return True
+
     def _run(self) -> None:
         while not self._stop.is_set():
-            pids = [*self.processes.server, *self.processes.generators]
-            if self.processes.master:
-                pids.append(self.processes.master)
-            self.samples.append(Sample(time.monotonic() - self.started,
-                                       {pid: rss_kb(pid) for pid in pids},
-                                       {pid: open_files(pid) for pid in pids}))
+            self.processes.find_server_workers()
+            pids = [*self.processes.generators, self.processes.master]
+            server = self.processes.server
+            self.samples.append(Sample(
+                time.monotonic() - self.started, {pid: rss_kb(pid) for pid in pids},
+                {pid: open_files(pid) for pid in pids}, {pid: rss_kb(pid) for pid in server},
+                {pid: open_files(pid) for pid in server},
+                {"server": sum(cpu_s(pid) for pid in server),
+                 "generators": sum(cpu_s(pid) for pid in self.processes.generators),
+                 "master": cpu_s(self.processes.master)}))
             self._stop.wait(SAMPLE_S)
 
 
@@ -147,8 +209,8 @@ def locust(*args: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def generators(args: argparse.Namespace, server: Server, report_dir: Path,
-               run_time_s: int) -> Iterator[tuple[subprocess.Popen[bytes], Processes]]:
+def generators(args: argparse.Namespace, server: Server,
+               report_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Processes]]:
     """The Locust master and its --generators workers, started apart; killed at the end."""
     port = str(free_port())
     log = open(report_dir / "locust.log", "wb")  # noqa: SIM115 - closed below
@@ -158,8 +220,7 @@ def generators(args: argparse.Namespace, server: Server, report_dir: Path,
             locust("--headless", "--only-summary", "--master", "--master-bind-host", "127.0.0.1",
                    "--master-bind-port", port, "--expect-workers", str(args.generators),
                    "--expect-workers-max-wait", str(int(LOCUST_START_S)),
-                   "-u", str(args.connections), "-r", str(args.spawn_rate),
-                   "-t", f"{run_time_s}s", "--host", server.url,
+                   "-u", str(args.connections), "-r", str(args.spawn_rate), "--host", server.url,
                    "--message-rate", str(args.message_rate), "--ws-timeout", str(args.ws_timeout),
                    "--max-connecting", str(args.max_connecting),
                    "--source-addresses", args.source_addresses,
@@ -170,7 +231,8 @@ def generators(args: argparse.Namespace, server: Server, report_dir: Path,
             started.append(subprocess.Popen(
                 locust("--worker", "--master-host", "127.0.0.1", "--master-port", port),
                 cwd=REPO, stdout=log, stderr=subprocess.STDOUT))
-        yield master, Processes(master=master.pid, generators=[p.pid for p in started[1:]])
+        yield master, Processes(server_pid=server.process.pid, master=master.pid,
+                                generators=[p.pid for p in started[1:]])
     finally:
         for process in started:
             if process.poll() is None:
@@ -193,28 +255,32 @@ def measure(args: argparse.Namespace) -> int:
     limit = raise_open_file_limit()
     check_files(args, limit)
     ramp_s = args.connections / args.spawn_rate
-    run_time_s = int(ramp_s + args.hold_s) + 1
     report_dir = args.report_dir or Path(tempfile.mkdtemp(prefix="wsharness-connections-"))
     report_dir.mkdir(parents=True, exist_ok=True)
     before = kernel_counters()
     with serve(cwd=REPO, workers=args.server_workers, log_path=report_dir / "server.log",
-               options={"backlog": args.backlog}) as server, \
-            generators(args, server, report_dir, run_time_s) as (master, processes):
-        processes.server = [pid for pid in children(server.process.pid)
-                            if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline")
-                            .read_bytes()]
-        with Sampler(processes) as sampler:
-            try:
-                code = master.wait(LOCUST_START_S + run_time_s + STOP_S)
-            except subprocess.TimeoutExpired:
-                raise BenchmarkError("the Locust master did not finish in time (log: "
-                                     f"{report_dir / 'locust.log'})") from None
+               log_level="info", options={"backlog": args.backlog,
+                                          "timeout_worker_healthcheck": args.healthcheck_s},
+               ) as server, \
+            generators(args, server, report_dir) as (master, processes), \
+            Sampler(processes) as sampler:
+        reached = sampler.wait_for(args.connections, LOCUST_START_S + args.max_ramp_s)
+        sampler.hold_began = len(sampler.samples)
+        time.sleep(args.hold_s)
+        master.send_signal(signal.SIGTERM)  # as Ctrl-C: the users stop, the results are written
+        try:
+            code = master.wait(STOP_S)
+        except subprocess.TimeoutExpired:
+            raise BenchmarkError("the Locust master did not finish in time (log: "
+                                 f"{report_dir / 'locust.log'})") from None
     after = kernel_counters()
     results = load_results(only_run(report_dir))
-    figures = summarise(args, results, sampler.samples, processes=processes,
+    figures = summarise(args, results, sampler.samples[:], processes=processes,
                         kernel={name: after[name] - before[name] for name in KERNEL_COUNTERS},
                         limit=limit, ramp_s=ramp_s)
+    figures["cores_used_while_holding"] = cores_used(sampler.samples[sampler.hold_began:])
     figures["locust_exit_code"] = code
+    figures["reached_the_goal"] = reached
     figures["report_dir"] = str(report_dir)
     print_figures(args, figures)
     write_json(args.json, figures)
@@ -239,10 +305,13 @@ def summarise(args: argparse.Namespace, results: Results, samples: list[Sample],
     connect, rtt = metrics.get("connect /ws"), metrics.get("rtt /ws")
     connects = connect["count"] if connect else 0
     spawning_s = max(reached - first + 1.0, 1.0)
-    generator_pids, server_pids = processes.generators, processes.server
+    generator_pids = processes.generators
 
     def rss_mb(sample: Sample, pids: list[int]) -> float:
         return sum(sample.rss_kb.get(pid, 0) for pid in pids) / 1024
+
+    def server_mb(sample: Sample) -> float:
+        return sum(sample.server_rss_kb.values()) / 1024
 
     def files(sample: Sample, pids: list[int]) -> int:
         return sum(sample.files.get(pid, 0) for pid in pids)
@@ -274,24 +343,33 @@ def summarise(args: argparse.Namespace, results: Results, samples: list[Sample],
         "client_rss_mb": {"half": rss_mb(half, generator_pids),
                           "peak": rss_mb(busiest, generator_pids),
                           "master_peak": rss_mb(busiest, [processes.master])},
-        "server_rss_mb": {"half": rss_mb(half, server_pids),
-                          "peak": rss_mb(busiest, server_pids)},
+        "server_rss_mb": {"half": server_mb(half), "peak": server_mb(busiest)},
         "client_kb_per_connection": (rss_mb(busiest, generator_pids)
                                      - rss_mb(half, generator_pids)) * 1024 / added,
-        "server_kb_per_connection": (rss_mb(busiest, server_pids)
-                                     - rss_mb(half, server_pids)) * 1024 / added,
+        "server_kb_per_connection": (server_mb(busiest) - server_mb(half)) * 1024 / added,
         "client_kb_per_connection_all_in": rss_mb(busiest, generator_pids) * 1024 / max(held, 1),
-        "server_kb_per_connection_all_in": rss_mb(busiest, server_pids) * 1024 / max(held, 1),
+        "server_kb_per_connection_all_in": server_mb(busiest) * 1024 / max(held, 1),
         "connections_held_at_the_sample": held,
         "most_files_per_process": {
             "generators": max((max(s.files.get(p, 0) for p in generator_pids) for s in samples),
                               default=0),
-            "server_workers": max((max(s.files.get(p, 0) for p in server_pids)
-                                   for s in samples), default=0)},
-        "server_files_per_worker_at_peak": [busiest.files.get(p, 0) for p in server_pids],
+            "server_workers": max((max(s.server_files.values(), default=0) for s in samples),
+                                  default=0)},
+        "server_files_per_worker_at_peak": sorted(busiest.server_files.values()),
+        "server_workers_restarted": len(processes.server_seen) - args.server_workers,
+        "lost_workers": len(results.get("lost_workers", [])),
         "kernel": kernel,
         "planned_spawn_s": ramp_s,
     }
+
+
+def cores_used(samples: list[Sample]) -> dict[str, float]:
+    """CPU seconds per second over the samples, by part (cores' worth: 2 is all of 2 cores)."""
+    if len(samples) < 2:
+        return {}
+    first, last = samples[0], samples[-1]
+    seconds = last.at_s - first.at_s
+    return {part: (last.cpu_s[part] - first.cpu_s[part]) / seconds for part in first.cpu_s}
 
 
 def percentiles_us(metric: Any) -> dict[str, int]:
@@ -329,6 +407,11 @@ def print_figures(args: argparse.Namespace, f: dict[str, Any]) -> None:
          f"{f['most_files_per_process']['server_workers']} ({f['open_file_limit']})"],
         ["server worker files at the peak", ", ".join(
             str(n) for n in f["server_files_per_worker_at_peak"])],
+        ["server workers restarted by uvicorn; Locust workers lost",
+         f"{f['server_workers_restarted']}; {f['lost_workers']}"],
+        ["cores used while holding: server workers, generators, master", ", ".join(
+            f"{f['cores_used_while_holding'].get(part, 0):.2f}"
+            for part in ("server", "generators", "master"))],
         ["listen overflows, drops, SYN retransmits (kernel, whole run)",
          ", ".join(str(f["kernel"][name]) for name in KERNEL_COUNTERS)],
     ]))
@@ -341,11 +424,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=positive_int, default=50_000)
     parser.add_argument("--server-workers", type=positive_int, default=4)
     parser.add_argument("--generators", type=positive_int, default=4)
-    parser.add_argument("--spawn-rate", type=positive_float, default=400.0)
+    parser.add_argument("--spawn-rate", type=positive_float, default=300.0)
     parser.add_argument("--max-connecting", type=non_negative_int, default=100)
     parser.add_argument("--hold-s", type=non_negative_float, default=60.0)
+    parser.add_argument("--max-ramp-s", type=positive_float, default=600.0)
     parser.add_argument("--message-rate", type=positive_float, default=0.1)
     parser.add_argument("--backlog", type=positive_int, default=4096)
+    parser.add_argument("--healthcheck-s", type=positive_int, default=30)
     parser.add_argument("--source-addresses", default="127.0.0.0/8")
     parser.add_argument("--ws-timeout", type=positive_float, default=10.0)
     parser.add_argument("--report-dir", type=Path, default=None,
