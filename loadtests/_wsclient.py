@@ -264,6 +264,10 @@ class Connection:
                 return
             except OSError:
                 data = b""
+        self._take(data)
+
+    def _take(self, data: bytes) -> None:
+        """What the socket gave (b"": its end) to the framing or the protocol."""
         if not data:
             self._protocol.receive_eof()
             self._flush()
@@ -334,6 +338,32 @@ class Connection:
         finally:
             self._deadline = 0.0
             reading.discard(self)
+
+    def idle(self, seconds: float) -> None:
+        """Wait seconds (no longer: a paced user's next message is due then), reading what
+        arrives meanwhile, so that a ping is answered at once (a server that pings an idle
+        client closes it when the pong does not come); a message is kept for recv, a close
+        is seen by the next operation. Only for a connection no other greenlet reads."""
+        deadline = time.monotonic() + seconds
+        if self._tls or self._ended:
+            gevent.sleep(seconds)
+            return
+        fd = self._raw.fileno()
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                gevent.socket.wait_read(fd, timeout=remaining)
+            except TimeoutError:
+                return
+            try:
+                data = self._raw.recv(RECV_BYTES)
+            except BlockingIOError:
+                continue
+            except OSError:
+                data = b""
+            self._take(data)
+            if not data or self._protocol.state is State.CLOSED:
+                gevent.sleep(max(deadline - time.monotonic(), 0))  # nothing more to read
+                return
 
     def _expire(self) -> None:
         self._deadline = 0.0

@@ -49,6 +49,8 @@ class ChatUser(WebSocketUser):
     joins again on its next message, after the backoff of a lost connection.
     """
 
+    reads_while_idle = False  # every connection has its reader, which answers the pings
+
     def on_start(self) -> None:
         number = next(_user_numbers)
         self.tag = f"{MACHINE}.{os.getpid()}.{number}"

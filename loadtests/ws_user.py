@@ -79,6 +79,9 @@ class WsFailure(RescheduleTask):
 class WebSocketUser(User):
     abstract = True
     insecure = False  # True: wss:// without checking the server's certificate (as HttpUser)
+    # while pacing, the user's one connection is read (pings answered at once); a user whose
+    # connections have readers of their own (ChatUser) sets False
+    reads_while_idle = True
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
@@ -252,7 +255,7 @@ class WebSocketUser(User):
             raise StopUser
         settings = self.settings
         if settings.think_time:
-            gevent.sleep(settings.think_time)
+            self.idle(settings.think_time)
         elif settings.message_rate:
             now, period = now_ns(), int(1e9 / settings.message_rate)
             if self._next_send_ns:
@@ -260,9 +263,18 @@ class WebSocketUser(User):
             else:  # a random phase: users spawned together must not send in step
                 self._next_send_ns = now + int(random.random() * period)
             if self._next_send_ns > now:
-                gevent.sleep((self._next_send_ns - now) / 1e9)
+                self.idle((self._next_send_ns - now) / 1e9)
             else:
                 self._late_since_ns = self._next_send_ns
+
+    def idle(self, seconds: float) -> None:
+        """Wait seconds between messages. A user holding one connection reads it meanwhile,
+        so the server's pings are answered however long the pause (uvicorn closes a client
+        with 1011 when its pong is 20 s late)."""
+        if self.reads_while_idle and len(self._connections) == 1:
+            self._connections[0].idle(seconds)
+        else:
+            gevent.sleep(seconds)
 
     def round_trip_start(self) -> int:
         """When a round trip starting now began: when its message was due if a slow reply

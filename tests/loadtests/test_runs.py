@@ -99,6 +99,17 @@ def test_users_spawned_at_once_connect_a_few_at_a_time(tmp_path: Path,
     assert results["metrics"]["connect /ws"]["count"] == 40
 
 
+def test_paced_users_answer_the_servers_pings_between_messages(tmp_path: Path) -> None:
+    """A message every 4 s, a server that pings every 0.5 s and closes a client whose pong is
+    0.5 s late (uvicorn's 1011): the users keep their connections."""
+    with serve(options={"ws_ping_interval": 0.5, "ws_ping_timeout": 0.5}) as server:
+        results = results_of(run_locust("-u", "2", "-r", "2", "-t", "5s", "--host", server.url,
+                                        "--message-rate", "0.25", "EchoUser",
+                                        report_dir=tmp_path), tmp_path)
+    assert results["errors"] == {}
+    assert results["close_codes"] == {"1000": 2}
+
+
 def test_auth_user_checks_replies_and_refusals(tmp_path: Path) -> None:
     results = results_of(run_locust("-u", "3", "-r", "3", *RUN, "AuthUser",
                                     "--bad-credentials", "0.5", report_dir=tmp_path), tmp_path)

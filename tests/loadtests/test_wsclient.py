@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import gevent
@@ -76,6 +77,22 @@ def test_connections_come_from_the_source_address_given() -> None:
             connection.close()
         with pytest.raises(ConnectFailed, match=r" from 192\.0\.2\.1: "):  # not this machine's
             Connection.open(url, timeout_s=TIMEOUT_S, source_address="192.0.2.1")
+
+
+def test_an_idle_connection_answers_pings_and_keeps_messages_for_recv() -> None:
+    def ping_then_tell(connection: ServerConnection) -> None:
+        connection.send("before the ping")
+        answered = connection.ping().wait(TIMEOUT_S)
+        connection.send("pong came" if answered else "no pong")
+
+    with scripted_server(ping_then_tell) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        deadline = time.monotonic() + TIMEOUT_S
+        while len(connection._messages) < 2:  # read only while idle: nothing but idle() reads
+            assert time.monotonic() < deadline, "no answer to the ping while idle"
+            connection.idle(0.05)
+        assert [connection.recv(TIMEOUT_S) for _ in range(2)] == ["before the ping", "pong came"]
+        connection.close()
 
 
 def test_json_text_and_a_long_message(app: Server) -> None:
