@@ -2,8 +2,8 @@
 each with light traffic and every reply checked.
 
     .venv/bin/python -m benchmarks.connections [--connections 50000] [--server-workers 4]
-        [--generators 4] [--spawn-rate 300] [--max-connecting 100] [--hold-s 60]
-        [--max-ramp-s 600] [--message-rate 0.1] [--backlog 4096] [--healthcheck-s 30]
+        [--generators 4] [--spawn-rate 150] [--max-connecting 100] [--hold-s 60]
+        [--max-ramp-s 600] [--message-rate 0.05] [--backlog 4096] [--healthcheck-s 30]
         [--source-addresses 127.0.0.0/8] [--ws-timeout 10] [--report-dir DIR] [--json FILE]
 
 Serves the default app with uvicorn on --server-workers processes (listen backlog --backlog;
@@ -424,11 +424,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--connections", type=positive_int, default=50_000)
     parser.add_argument("--server-workers", type=positive_int, default=4)
     parser.add_argument("--generators", type=positive_int, default=4)
-    parser.add_argument("--spawn-rate", type=positive_float, default=300.0)
+    parser.add_argument("--spawn-rate", type=positive_float, default=150.0)
     parser.add_argument("--max-connecting", type=non_negative_int, default=100)
     parser.add_argument("--hold-s", type=non_negative_float, default=60.0)
     parser.add_argument("--max-ramp-s", type=positive_float, default=600.0)
-    parser.add_argument("--message-rate", type=positive_float, default=0.1)
+    parser.add_argument("--message-rate", type=positive_float, default=0.05)
     parser.add_argument("--backlog", type=positive_int, default=4096)
     parser.add_argument("--healthcheck-s", type=positive_int, default=30)
     parser.add_argument("--source-addresses", default="127.0.0.0/8")
