@@ -89,8 +89,9 @@ class Processes:
     generators: list[int] = field(default_factory=list)
 
     def find_server_workers(self) -> None:
-        self.server = [pid for pid in children(self.server_pid)
-                       if SPAWNED in cmdline(pid)]
+        """uvicorn's spawned workers; with one worker, uvicorn serves in its own process."""
+        workers = [pid for pid in children(self.server_pid) if SPAWNED in cmdline(pid)]
+        self.server = workers or ([self.server_pid] if cmdline(self.server_pid) else [])
         self.server_seen.update(self.server)
 
 
