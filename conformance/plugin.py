@@ -9,6 +9,7 @@ only on runs that collect the suite.
 
 from __future__ import annotations
 
+import math
 import resource
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
 INSTALLED = "site-packages" in SUITE_DIR.parts  # else a checkout, collected whole by its root
 WANTED_OPEN_FILES = 8192
-TEST_TIMEOUT_S = int(scaled(300))  # Hypothesis may shrink a failure for a while: let it finish
+TEST_TIMEOUT_S = 300  # scaled; Hypothesis may shrink a failure for a while: let it finish
 SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
@@ -94,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
-    if not config.getoption("--stall-s") > 0:
+    if not 0 < config.getoption("--stall-s") < math.inf:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     check_hardening_options(config)
     try:
@@ -153,7 +154,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not item.path.is_relative_to(SUITE_DIR):
             continue
         if own_timeout and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
+            item.add_marker(pytest.mark.timeout(int(scaled(TEST_TIMEOUT_S))))
         names = getattr(item, "fixturenames", ())
         if "wire" in names:
             item.user_properties.append(("checked", "wire"))

@@ -31,6 +31,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from conformance.client import OPEN_TIMEOUT_S
+from wsharness.target import url_host
 
 MAX_HEAD_BYTES = 64 * 1024  # an HTTP answer's head larger than this is not read further
 MAX_BUFFERED_BYTES = 1024 * 1024  # reading pauses while this much waits to be read
@@ -61,8 +62,7 @@ class Endpoint:
 
     @property
     def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{url_host(self.host)}:{self.port}"
 
 
 class RawStream:
