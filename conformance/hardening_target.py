@@ -90,11 +90,6 @@ class Limits:
         return {"ws_ping_interval": self.ping_interval_s, "ws_ping_timeout": self.ping_timeout_s}
 
 
-def served_options(config: pytest.Config) -> dict[str, UvicornOption]:
-    """The uvicorn options of the --app server the suite shares between checks."""
-    return Limits.from_config(config, suite_serves=True).uvicorn_options()
-
-
 @dataclass(frozen=True)
 class OwnServer:
     """A uvicorn serving --app for one check: its address, its log, its process."""

@@ -19,16 +19,17 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.hardening_target import add_options as add_hardening_options
-from conformance.hardening_target import check_options as check_hardening_options
 from conformance.hardening_target import (  # noqa: F401 (fixtures)
+    Limits,
     limits,
     own_server,
     own_server_or_url,
-    served_options,
+    serve_own,
 )
+from conformance.hardening_target import add_options as add_hardening_options
+from conformance.hardening_target import check_options as check_hardening_options
 from conformance.targets import APP_INI, WireTarget, app_option, load_app
-from wsharness.serve import WS_IMPLS, LaunchError, serve
+from wsharness.serve import WS_IMPLS
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
 from wsharness.timeouts import scaled
@@ -163,8 +164,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def wire(request: pytest.FixtureRequest,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireTarget]:
+def wire(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         limits: Limits) -> Iterator[WireTarget]:  # noqa: F811 (the fixture)
     """The target on the wire: --url, or --app served by uvicorn with the requested ws impl."""
     config = request.config
     if WIRE_BASE in config.stash:
@@ -172,14 +173,8 @@ def wire(request: pytest.FixtureRequest,
         return
     impl: str = request.param
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
-    try:
-        with serve(app_option(config), ws=impl, cwd=Path.cwd(), log_path=log_path,
-                   env={STALL_ENV: str(config.getoption("--stall-s"))},
-                   options=served_options(config)) as server:
-            yield WireTarget(server.ws_url, impl)
-    except LaunchError as exc:
-        pytest.fail(f"cannot serve {app_option(config)} with --ws {impl}: {exc} "
-                    f"(log: {log_path})", pytrace=False)
+    with serve_own(config, impl, limits, log_path, {}) as server:
+        yield server.target
 
 
 @pytest.fixture(scope="session")

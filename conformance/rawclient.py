@@ -311,6 +311,15 @@ class SansIOClient:
 
     async def __aenter__(self) -> SansIOClient:
         self.stream = await RawStream.open(Endpoint.of(self.url))
+        try:
+            await self._handshake()
+        except BaseException:  # cancelled by the check's deadline, or the stream failed
+            self.stream.close()
+            raise
+        return self
+
+    async def _handshake(self) -> None:
+        assert self.stream is not None
         self.protocol.send_request(self.protocol.connect())
         await self.stream.write(b"".join(self.protocol.data_to_send()))
         deadline = asyncio.get_running_loop().time() + OPEN_TIMEOUT_S
@@ -324,7 +333,6 @@ class SansIOClient:
                 self.pending.extend(events)
         if self.protocol.state is not State.OPEN and not self.refusal:
             self.refusal = f"the handshake failed ({self.protocol.handshake_exc!r})"
-        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self.stream is not None:

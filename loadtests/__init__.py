@@ -2,7 +2,7 @@
 
     from loadtests import EchoUser, WebSocketUser
 
-The users are imported on first use, so importing a helper module (the client, the recorder)
+The users are imported on first use, so importing a helper module (the client, the target)
 does not import Locust, which patches the standard library for gevent.
 """
 
