@@ -32,7 +32,7 @@ from conformance.targets import APP_INI, WireTarget, app_option, load_app
 from wsharness.serve import WS_IMPLS
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
-from wsharness.timeouts import scaled
+from wsharness.timeouts import TimeoutScaleError, scaled, timeout_scale
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
@@ -93,6 +93,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if not collects_the_suite(config):
         return
+    try:
+        timeout_scale()  # read once here, so that a bad value is a usage error, not a crash
+    except TimeoutScaleError as exc:
+        raise pytest.UsageError(str(exc).removeprefix("wsharness: ")) from None
     register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
