@@ -37,7 +37,7 @@ from wsharness.timeouts import TimeoutScaleError, scaled, timeout_scale
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
-INSTALLED = "site-packages" in SUITE_DIR.parts  # else a checkout, collected whole by its root
+CHECKOUT = (SUITE_DIR.parent / "pyproject.toml").is_file()  # else installed (site-packages)
 WANTED_OPEN_FILES = 8192
 TEST_TIMEOUT_S = 300  # scaled; Hypothesis may shrink a failure for a while: let it finish
 SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -125,7 +125,7 @@ def collects_the_suite(config: pytest.Config) -> bool:
         path = (config.invocation_params.dir / target).resolve()
         if path == SUITE_DIR or SUITE_DIR in path.parents:
             return True
-        if path in SUITE_DIR.parents and not INSTALLED:
+        if path in SUITE_DIR.parents and CHECKOUT:
             return True
     return False
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from loadtests.echo_user import EchoUser
     from loadtests.ws_user import WebSocketUser, WsFailure
 
-__all__ = ["AuthUser", "ChatUser", "EchoUser", "WebSocketUser", "WsFailure"]
+__all__ = ["AuthUser", "ChatUser", "EchoUser", "WebSocketUser", "WsFailure"]  # static: linters
 HOMES = {"AuthUser": "auth_user", "ChatUser": "chat_user", "EchoUser": "echo_user",
          "WebSocketUser": "ws_user", "WsFailure": "ws_user"}
 
