@@ -391,12 +391,21 @@ class Connection:
 
 @functools.cache
 def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    """One context per process and setting: loading the system's CAs takes milliseconds."""
-    del ca_file  # read by create_default_context; part of the cache key only
-    context: ssl.SSLContext = gevent.ssl.create_default_context()
-    if not verify:
+    """One context per process and setting: loading the system's CAs takes milliseconds.
+
+    gevent's SSLContext, whose sockets wait in the hub. Not gevent.ssl.create_default_context:
+    that is the standard library's function, and makes the standard library's blocking
+    sockets in a process that gevent did not patch (Locust's is patched, a test's is not).
+    """
+    del ca_file  # read by load_default_certs; part of the cache key only
+    context: ssl.SSLContext = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if verify:  # PROTOCOL_TLS_CLIENT checks the certificate and the host name
+        context.load_default_certs()
+    else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    if keylog := os.environ.get("SSLKEYLOGFILE"):  # as create_default_context does
+        context.keylog_filename = keylog
     return context
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import gevent
 import pytest
 import trustme
 
@@ -59,6 +60,18 @@ def test_an_untrusted_certificate_fails_the_connect_in_one_line(tls_server: TlsS
 
 def test_verification_can_be_turned_off(tls_server: TlsServer) -> None:
     assert _echo(tls_server.ws_url, verify_tls=False) == "Message text was: over TLS"
+
+
+def test_a_read_waits_in_the_hub_not_blocking_the_process(tls_server: TlsServer) -> None:
+    """gevent's SSL socket even here, where gevent patched nothing."""
+    connection = Connection.open(tls_server.ws_url + "/ws", timeout_s=TIMEOUT_S,
+                                 verify_tls=False)
+    reader = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the reader waits for a message: other greenlets run meanwhile
+    assert not reader.ready()  # not a blocking read that ran to its timeout
+    connection.send_text("meanwhile")
+    assert reader.get(timeout=TIMEOUT_S) == "Message text was: meanwhile"
+    assert connection.close() == 1000
 
 
 def test_a_run_against_an_https_host(tls_server: TlsServer, tmp_path: Path,
