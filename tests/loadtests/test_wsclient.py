@@ -5,27 +5,36 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
-from websockets.frames import Close, CloseCode, Opcode
+from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import Connection, HandshakeRefused, WsClosed, WsTimeout
-from tests.loadtests.raw_server import Peer, raw_server
+from tests.loadtests.raw_server import Peer, raw_server, server_tls
 from tests.loadtests.server_frames import MASK, raw_frame, server_frame
 from wsharness.serve import Server
 from wsharness.serve import serve as serve_app
 
 TIMEOUT_S = 5.0
+SERVER_GIVES_UP_S = 2 * TIMEOUT_S  # a scripted server's own end, for a client that never ends
 
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Server]:
     with serve_app() as server:
         yield server
+
+
+@pytest.fixture(params=["ws", "wss"])
+def tls(request: pytest.FixtureRequest) -> ssl.SSLContext | None:
+    """A raw server's transport: None for ws://, a server context for wss://."""
+    return server_tls() if request.param == "wss" else None
 
 
 @contextlib.contextmanager
@@ -189,15 +198,17 @@ def _sends_around_our_close(before: bytes, after: bytes) -> Callable[[Peer], Non
     return script
 
 
-def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_reassembled() -> None:
+def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_no_error() -> None:
+    """Its last fragment continues the message (no 1002 for a continuation with nothing to
+    continue), and the message, complete after our close frame, goes to no one."""
     script = _sends_around_our_close(BEFORE + FIRST_FRAGMENT, server_frame(Opcode.CONT, b"ment"))
     with raw_server(script) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S)
         assert connection.recv(TIMEOUT_S) == "before"
         assert connection.close() == CloseCode.NORMAL_CLOSURE
-        assert connection.recv(TIMEOUT_S) == "fragment"  # received while closing, kept
-        with pytest.raises(WsClosed):
+        with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
+        assert closed.value.code == CloseCode.NORMAL_CLOSURE
 
 
 @pytest.mark.parametrize(("before", "after"), [
@@ -241,3 +252,74 @@ def test_a_broken_frame_fails_the_connection_and_the_server_hears_the_code(
         assert closed.value.code == code
         assert connection.close() == code
     assert [close.code for close in heard] == [code]
+
+
+def _pings_every(interval_s: float, pongs: list[Frame]) -> Callable[[Peer], None]:
+    """Pings every interval_s (until SERVER_GIVES_UP_S) and sends nothing else; keeps the
+    pongs that come back; answers the close frame."""
+    ping = server_frame(Opcode.PING, b"still there?")
+
+    def script(peer: Peer) -> None:
+        now = time.monotonic()
+        next_ping, stop = now, now + SERVER_GIVES_UP_S
+        while peer.protocol.close_rcvd is None:
+            if next_ping <= now < stop:
+                peer.send(ping)
+                next_ping = now + interval_s
+            events = peer.receive_for(next_ping - now if now < stop else TIMEOUT_S)
+            pongs.extend(event for event in events
+                         if isinstance(event, Frame) and event.opcode is Opcode.PONG)
+            now = time.monotonic()
+        peer.flush()
+    return script
+
+
+def test_pings_do_not_put_off_a_receive_timeout(tls: ssl.SSLContext | None) -> None:
+    pongs: list[Frame] = []
+    with raw_server(_pings_every(0.2, pongs), tls=tls) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S, verify_tls=False)
+        receiving = gevent.spawn(connection.recv, 1.0)
+        try:
+            receiving.join(TIMEOUT_S)
+        finally:
+            receiving.kill()
+            code = connection.close()
+        assert isinstance(receiving.exception, WsTimeout)
+        assert code == CloseCode.NORMAL_CLOSURE
+    assert len(pongs) >= 2  # pings came (and were answered) while the receive waited
+
+
+def _keeps_sending(after_close: list[int]) -> Callable[[Peer], None]:
+    """Sends text messages, ten every 10 ms, and never answers the close frame: until the
+    client closes the TCP connection (or SERVER_GIVES_UP_S). Counts the messages sent once
+    the close frame had come."""
+    burst = server_frame(Opcode.TEXT, b"news " * 20) * 10
+
+    def script(peer: Peer) -> None:
+        stop = time.monotonic() + SERVER_GIVES_UP_S
+        with contextlib.suppress(OSError):  # the client closed the connection
+            while time.monotonic() < stop:
+                peer.send(burst)
+                if peer.protocol.close_rcvd is not None:
+                    after_close.append(10)
+                peer.receive_for(0.01)
+    return script
+
+
+def test_a_server_that_keeps_sending_and_never_answers_our_close(
+        tls: ssl.SSLContext | None) -> None:
+    """close() ends at its timeout with 1006, and keeps none of what came meanwhile."""
+    after_close: list[int] = []
+    with raw_server(_keeps_sending(after_close), tls=tls) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S, verify_tls=False)
+        assert connection.recv(TIMEOUT_S) == "news " * 20
+        queued = list(connection._messages)  # received before close(): kept for recv
+        closing = gevent.spawn(connection.close, timeout_s=1.0)
+        try:
+            closing.join(TIMEOUT_S)
+        finally:
+            closing.kill(block=False)  # the old client's close would swallow a blocking kill
+        assert closing.value == CloseCode.ABNORMAL_CLOSURE
+        assert list(connection._messages) == queued
+    assert sum(after_close) >= 20  # it kept sending after our close frame came
+
