@@ -8,13 +8,15 @@ is only the I/O around the two: one connection per greenlet, no background reade
 
 Each operation that reads (the opening handshake, `recv`, the closing handshake) has one
 absolute deadline, set when it starts: pings, parts of frames and, while closing, data
-frames keep the reads going but never push the deadline back.
+frames keep the reads going but never push the deadline back. Only one greenlet reads at a
+time: `close()` while another greenlet's `recv` is under way sends its close frame and ends
+that read with WsClosed instead of reading beside it.
 
 A ws:// connection owns a plain non-blocking socket and a gevent io watcher on its file
 descriptor. A read waits on that watcher; one watchdog greenlet per process expires reads
 past their deadline by cancelling the wait (a gevent.Timeout per read would cost more than
 the rest of a round trip). A wss:// connection reads through gevent's SSL socket with its
-timeout set to the time left before the deadline.
+timeout set to the time left before the deadline, and sends with it set to the send timeout.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import gevent
 import gevent.monkey
 import gevent.socket
 import gevent.ssl
+from gevent.exceptions import ConcurrentObjectUseError
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus
 from websockets.frames import CloseCode
@@ -98,6 +101,7 @@ class Connection:
         self._hub: Any = gevent.get_hub()
         self._readable: Any = None if tls else self._hub.loop.io(sock.fileno(), READ)
         self._deadline = 0.0  # of the read waiting on _readable, for the watchdog; 0 if none
+        self._reading = False  # a greenlet's recv or closing handshake is under way
         self._send_timeout = timeout_s  # of a wait for room to send
         self._protocol = protocol
         self._framing = Framing(max_size)
@@ -148,7 +152,7 @@ class Connection:
             except OSError as exc:
                 sock.close()
                 raise ConnectFailed(f"TLS with {uri.host}:{uri.port}: {exc}") from None
-            sock.settimeout(timeout_s)  # bounds sendall on a full buffer, and reads
+            sock.settimeout(timeout_s)  # reset before each read and each send
         else:
             sock = _owned(sock)
         connection = cls(sock, protocol, tls=uri.secure, timeout_s=timeout_s,
@@ -202,6 +206,10 @@ class Connection:
 
     def _send(self, data: bytes) -> None:
         try:
+            if self._tls:  # a read set the timeout to its own time left: set the send's
+                self._raw.settimeout(self._send_timeout)
+                self._raw.sendall(data)
+                return
             try:
                 sent = self._raw.send(data)
             except BlockingIOError:
@@ -213,9 +221,6 @@ class Connection:
 
     def _send_rest(self, rest: memoryview) -> None:
         """Send what did not fit in the socket's buffer; OSError (TimeoutError) if it can't."""
-        if self._tls:
-            self._raw.sendall(rest)
-            return
         fd = self._raw.fileno()
         while rest:
             gevent.socket.wait_write(fd, timeout=self._send_timeout)
@@ -241,16 +246,25 @@ class Connection:
             return messages.popleft()
         if self._ended:
             raise WsClosed(self.close_code, "the connection is closed")
+        if self._reading:
+            if self._protocol.state is State.OPEN:
+                raise ConcurrentObjectUseError(
+                    "another greenlet is already receiving on this connection")
+            raise WsClosed(self.close_code, "the connection is closing")
         deadline = time.monotonic() + timeout_s
         protocol = self._protocol
-        while True:
-            if protocol.state is State.CLOSED:
-                self._end()
-                raise WsClosed(self.close_code, protocol.close_reason or "")
-            self._read_once(deadline)
-            if messages:
-                return messages.popleft()
-            _check(deadline)  # only after bytes that completed no message: a ping, ...
+        self._reading = True
+        try:
+            while True:
+                if protocol.state is State.CLOSED:
+                    self._end()
+                    raise WsClosed(self.close_code, protocol.close_reason or "")
+                self._read_once(deadline)
+                if messages:
+                    return messages.popleft()
+                _check(deadline)  # only after bytes that completed no message: a ping, ...
+        finally:
+            self._reading = False
 
     def _read_once(self, deadline: float) -> None:
         if self._ended:  # its socket and watcher are gone: never wait on them
@@ -285,7 +299,9 @@ class Connection:
             data: bytes = self._raw.recv(RECV_BYTES)
         except TimeoutError:
             raise WsTimeout("no message within the timeout") from None
-        except OSError:
+        except (OSError, ValueError):  # ValueError: gevent's, for a socket closed under it
+            if self._ended:  # by close() in another greenlet, during this read
+                raise WsClosed(self.close_code, "the connection is closed") from None
             return b""
         return data
 
@@ -386,11 +402,15 @@ class Connection:
             if protocol.state is State.OPEN:
                 protocol.send_close(code)
                 self._flush()
-            if self._readable is not None and self._readable.active:
-                return  # another greenlet waits to read: _end() ends that read, no answer read
-            while protocol.state is not State.CLOSED:
-                self._read_once(deadline)
-                _check(deadline)
+            if self._reading:
+                return  # another greenlet is reading: _end() ends that read, no answer read
+            self._reading = True
+            try:
+                while protocol.state is not State.CLOSED:
+                    self._read_once(deadline)
+                    _check(deadline)
+            finally:
+                self._reading = False
         except WsError:
             pass
 
@@ -403,7 +423,9 @@ class Connection:
 
     def _release(self) -> None:
         """Close the watcher and the socket. A read that another greenlet has under way is
-        ended with WsClosed first, and the socket closed after it, never under its feet."""
+        ended with WsClosed first, and the socket closed after it, never under its feet
+        (over TLS gevent's close does that, with an OSError that _read_tls turns into
+        WsClosed)."""
         watcher, self._readable = self._readable, None
         if watcher is not None and watcher.active:
             self._hub.cancel_wait(watcher, WsClosed(self.close_code, "the connection is closed"),

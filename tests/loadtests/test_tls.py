@@ -10,7 +10,7 @@ import gevent
 import pytest
 import trustme
 
-from loadtests._wsclient import ConnectFailed, Connection
+from loadtests._wsclient import ConnectFailed, Connection, WsClosed
 from tests.loadtests.running import results_of, run_locust
 from wsharness.serve import serve
 
@@ -72,6 +72,19 @@ def test_a_read_waits_in_the_hub_not_blocking_the_process(tls_server: TlsServer)
     connection.send_text("meanwhile")
     assert reader.get(timeout=TIMEOUT_S) == "Message text was: meanwhile"
     assert connection.close() == 1000
+
+
+def test_closing_while_another_greenlet_reads_ends_that_read(tls_server: TlsServer) -> None:
+    """Not a second read of the SSL socket beside the first (gevent's
+    ConcurrentObjectUseError): the close frame goes out and the reader ends with WsClosed."""
+    connection = Connection.open(tls_server.ws_url + "/ws", timeout_s=TIMEOUT_S,
+                                 verify_tls=False)
+    reader = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the reader waits for a message
+    code = connection.close()
+    with pytest.raises(WsClosed) as closed:
+        reader.get(timeout=TIMEOUT_S)
+    assert closed.value.code == code == connection.close_code
 
 
 def test_a_run_against_an_https_host(tls_server: TlsServer, tmp_path: Path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import ssl
 import threading
 import time
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
+from gevent.exceptions import ConcurrentObjectUseError
 from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.sync.server import ServerConnection, serve
 
@@ -109,6 +111,17 @@ def test_closing_while_another_greenlet_reads_ends_that_read(app: Server) -> Non
     assert closed.value.code == code == connection.close_code
 
 
+def test_a_second_greenlet_receiving_at_once_is_refused(app: Server) -> None:
+    connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
+    first = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the first waits for a message
+    with pytest.raises(ConcurrentObjectUseError):
+        connection.recv(TIMEOUT_S)
+    connection.send_text("one reader")
+    assert first.get(timeout=TIMEOUT_S) == "Message text was: one reader"
+    assert connection.close() == CloseCode.NORMAL_CLOSURE
+
+
 def test_a_silent_server_times_out(app: Server) -> None:
     connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
     with pytest.raises(WsTimeout):
@@ -165,6 +178,19 @@ class CloseOnCue:
         self.close_came.set()
         assert self.answer.wait(TIMEOUT_S)
         peer.flush()
+
+
+def test_receiving_while_another_greenlet_closes_is_closed() -> None:
+    server = CloseOnCue()
+    with raw_server(server) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        closing = gevent.spawn(connection.close)
+        gevent.idle()  # closing sends its close frame and waits for the answer
+        assert server.close_came.wait(TIMEOUT_S)
+        with pytest.raises(WsClosed, match="closing"):
+            connection.recv(TIMEOUT_S)
+        server.answer.set()
+        assert closing.get(timeout=TIMEOUT_S) == CloseCode.NORMAL_CLOSURE
 
 
 def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
@@ -323,3 +349,26 @@ def test_a_server_that_keeps_sending_and_never_answers_our_close(
         assert list(connection._messages) == queued
     assert sum(after_close) >= 20  # it kept sending after our close frame came
 
+
+def _sends_a_message_then_stops_reading(done: threading.Event) -> Callable[[Peer], None]:
+    def script(peer: Peer) -> None:
+        peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # no autotuning
+        peer.send(server_frame(Opcode.TEXT, b"hello"))
+        done.wait(SERVER_GIVES_UP_S)
+    return script
+
+
+def test_a_send_that_cannot_finish_fails_at_the_send_timeout_not_a_read_s(
+        tls: ssl.SSLContext | None) -> None:
+    done = threading.Event()
+    with raw_server(_sends_a_message_then_stops_reading(done), tls=tls) as url:
+        connection = Connection.open(url, timeout_s=1.0, verify_tls=False)
+        try:
+            assert connection.recv(60.0) == "hello"  # a read with a long timeout of its own
+            sending = gevent.spawn(connection.send_binary, bytes(16 * 2**20))
+            sending.join(TIMEOUT_S)
+            sending.kill(block=False)
+            assert isinstance(sending.exception, WsClosed)
+        finally:
+            done.set()  # the server goes: the close frame is not sent, the close is quick
+            connection.close()
