@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
+from conformance.rfc6455 import RawTarget
 from conformance.targets import WireTarget, load_app
 from wsharness.serve import WS_IMPLS, LaunchError, serve
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
@@ -44,11 +45,13 @@ settings.register_profile("smoke", derandomize=True, database=None, deadline=Non
                           phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           suppress_health_check=SLOW_HEALTH_CHECKS)
 MARKERS = {
+    "autobahn": "the Autobahn|Testsuite case catalogue, run by kosoku (an optional extra)",
     "contract": "the protocol of PROTOCOL.md",
     "hardening": "robustness and security beyond the documentation",
     "protocol": "RFC 6455 framing",
     "scale": "many concurrent clients",
 }
+DEFAULT_RAW_PATH = "/raw"
 DEFAULT_PROFILE = "ci"
 APP_INI = "wsharness_app"
 NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) or --url URL "
@@ -70,6 +73,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
                     f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
+    group.addoption("--raw-path", default=DEFAULT_RAW_PATH, metavar="PATH",
+                    help="the target's echo endpoint (every message back unchanged), which the "
+                    f"protocol and autobahn groups check (default {DEFAULT_RAW_PATH})")
+    group.addoption("--require-close-frame", action="store_true", default=False,
+                    help="protocol group: a server that fails a connection must send a close "
+                    "frame with the right code (RFC 6455 7.1.7's SHOULD taken as a MUST); "
+                    "by default dropping the TCP connection also counts")
     parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
                   "neither --app nor --url is given")
 
@@ -81,6 +91,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
+    if not str(config.getoption("--raw-path")).startswith("/"):
+        raise pytest.UsageError(f"--raw-path {config.getoption('--raw-path')!r}: expected a "
+                                "path starting with /")
     if not config.getoption("--stall-s") > 0:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     try:
@@ -187,3 +200,11 @@ def in_process(request: pytest.FixtureRequest) -> Iterator[TestClient]:
     app: Any = request.config.stash[APP]
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def raw_target(request: pytest.FixtureRequest, wire: WireTarget) -> RawTarget:
+    """The target's echo endpoint (--raw-path) on the wire, for the protocol group."""
+    config = request.config
+    return RawTarget(wire.url(config.getoption("--raw-path")),
+                     close_frame_required=config.getoption("--require-close-frame"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from conformance.rfc6455_rules import RFC6455_RULES
+
 RULES: dict[str, str] = {
     "echo.reply": "for every text message m on /ws, exactly one reply `Message text was: m`",
     "echo.order": "/ws replies come in the order the messages were sent",
@@ -37,6 +39,7 @@ RULES: dict[str, str] = {
     "--stall-s) while messages wait for it is closed with 1013 in a real close frame, after a "
     "prefix of its messages in each sender's order, and leaves the room; the others' delivery "
     "continues",
+    **RFC6455_RULES,
 }
 
 
