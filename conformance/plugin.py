@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
+from conformance.autobahn import DEFAULT_GROUPS, parse_groups
 from conformance.rfc6455 import RawTarget
 from conformance.targets import WireTarget, load_app
 from wsharness.serve import WS_IMPLS, LaunchError, serve
@@ -80,6 +81,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="protocol group: a server that fails a connection must send a close "
                     "frame with the right code (RFC 6455 7.1.7's SHOULD taken as a MUST); "
                     "by default dropping the TCP connection also counts")
+    group.addoption("--autobahn-groups", default=DEFAULT_GROUPS, metavar="LIST",
+                    help="autobahn group: the catalogue's case groups to run, e.g. 1-10,12,13 "
+                    f"(12 and 13: compression; default {DEFAULT_GROUPS})")
     parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
                   "neither --app nor --url is given")
 
@@ -94,6 +98,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if not str(config.getoption("--raw-path")).startswith("/"):
         raise pytest.UsageError(f"--raw-path {config.getoption('--raw-path')!r}: expected a "
                                 "path starting with /")
+    try:
+        parse_groups(config.getoption("--autobahn-groups"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--autobahn-groups: {exc}") from None
     if not config.getoption("--stall-s") > 0:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     try:

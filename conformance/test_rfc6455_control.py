@@ -19,6 +19,8 @@ from conformance.rfc6455 import (
     expect_failure,
     expect_ignored,
 )
+from conformance.rfc6455_gaps import expect_protocol_gap
+from conformance.targets import WireTarget
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.protocol
@@ -61,6 +63,17 @@ def test_5_5_1_a_valid_close_code_is_answered_with_a_close_frame(
         await expect_close_reply(raw_target, [close_frame(code, b"" if code is None else reason)],
                                  code)
     run(check(), CHECK_TIMEOUT_S)
+
+
+@pytest.mark.parametrize("code", [CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER,
+                                  CloseCode.BAD_GATEWAY])
+def test_7_4_the_codes_registered_after_rfc_6455_are_answered_with_a_close_frame(
+        request: pytest.FixtureRequest, wire: WireTarget, raw_target: RawTarget,
+        code: CloseCode) -> None:
+    """1012, 1013 and 1014 were registered with IANA after RFC 6455 (7.4.2: 1000-2999 are for
+    the protocol and its public extensions): valid, like 7.4.1's own."""
+    expect_protocol_gap(request, wire, f"close-{int(code)}", "rfc6455.close-reply")
+    run(expect_close_reply(raw_target, [close_frame(code)], code), CHECK_TIMEOUT_S)
 
 
 @given(code=strategies.invalid_close_codes(), reason=strategies.close_reasons())
