@@ -22,16 +22,19 @@ LEGACY_FRAGMENTS = ("websockets' legacy implementation refuses a message of more
                     "fragments (WEBSOCKETS_MAX_FRAGMENTS) with 1009, whatever its size: this "
                     "case sends 4 MiB in fragments of 64 or 256 bytes")
 
+CLOSE_INSIDE_MESSAGE = ("websockets answers a close frame that comes between the fragments of a "
+                        "message with 1002 (protocol error) instead of a normal close; websockets "
+                        "documents this (Autobahn case 7.1.5) as a known failure")
+
 PROTOCOL_GAPS: dict[tuple[str, str], str] = {  # (check, ws impl): what uvicorn does
+    ("close-inside-message", "websockets-sansio"): CLOSE_INSIDE_MESSAGE,
     ("close-1014", "wsproto"): "wsproto 1.3.2 does not know 1014 (bad gateway), registered "
     "with IANA after RFC 6455: it takes the close frame for a protocol error and drops the "
     "TCP connection without a close frame",
 }
 
 AUTOBAHN_GAPS: dict[tuple[str, str], str] = {  # (case, ws impl): what uvicorn does
-    ("7.1.5", "websockets-sansio"): "websockets answers a close frame that comes between the "
-    "fragments of a message with 1002 (protocol error) instead of a normal close; websockets "
-    "documents this case as a known failure",
+    ("7.1.5", "websockets-sansio"): CLOSE_INSIDE_MESSAGE,
     ("9.3.1", "websockets"): LEGACY_FRAGMENTS,
     ("9.3.2", "websockets"): LEGACY_FRAGMENTS,
     ("9.4.1", "websockets"): LEGACY_FRAGMENTS,

@@ -65,6 +65,18 @@ def test_5_5_1_a_valid_close_code_is_answered_with_a_close_frame(
     run(check(), CHECK_TIMEOUT_S)
 
 
+@given(started=SMALL_MESSAGES, code=st.one_of(st.none(), strategies.valid_close_codes()))
+@example(started="fragment1", code=CloseCode.NORMAL_CLOSURE)
+def test_5_4_a_close_frame_between_fragments_is_answered_with_a_close_frame(
+        request: pytest.FixtureRequest, wire: WireTarget, raw_target: RawTarget,
+        started: str | bytes, code: int | None) -> None:
+    """Control frames may come between the fragments of a message (5.4), a close frame too:
+    the unfinished message is dropped and the close answered."""
+    expect_protocol_gap(request, wire, "close-inside-message", "rfc6455.close-reply")
+    first = message_frames(started, [0])[0]  # the message's first fragment, FIN not set
+    run(expect_close_reply(raw_target, [first, close_frame(code)], code), CHECK_TIMEOUT_S)
+
+
 @pytest.mark.parametrize("code", [CloseCode.SERVICE_RESTART, CloseCode.TRY_AGAIN_LATER,
                                   CloseCode.BAD_GATEWAY])
 def test_7_4_the_codes_registered_after_rfc_6455_are_answered_with_a_close_frame(
