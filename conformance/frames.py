@@ -27,10 +27,11 @@ RESERVED_DATA_OPCODES = (0x3, 0x4, 0x5, 0x6, 0x7)
 RESERVED_CONTROL_OPCODES = (0xB, 0xC, 0xD, 0xE, 0xF)
 MAX_CONTROL_PAYLOAD = 125
 SHOWN_BYTES = 24  # of a payload, in a description
+REPR_BYTES = 130  # in a repr: a control frame's whole payload
 OPCODE_NAMES = {int(op): op.name for op in Opcode}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class WireFrame:
     """One frame's fields as they are on the wire (RFC 6455 5.2). rsv: the three RSV bits as
     one number (RSV1 = 4, RSV2 = 2, RSV3 = 1). masked: a client frame is (5.3)."""
@@ -57,7 +58,10 @@ class WireFrame:
     def close_reason(self) -> bytes:
         return self.payload[2:] if self.opcode == Opcode.CLOSE else b""
 
-    def describe(self) -> str:
+    def __repr__(self) -> str:  # short, as Hypothesis prints an example's frames
+        return f"WireFrame({self.describe(REPR_BYTES)})"
+
+    def describe(self, shown_bytes: int = SHOWN_BYTES) -> str:
         name = OPCODE_NAMES.get(self.opcode, f"opcode {self.opcode:#x}")
         flags = [] if self.fin else ["not fin"]
         if self.rsv:
@@ -68,9 +72,9 @@ class WireFrame:
             shown = f"code {describe_code(code)}" if code is not None else \
                 f"payload {self.payload!r}"
             if self.close_reason:
-                shown += f", reason {shorten(self.close_reason)}"
+                shown += f", reason {shorten(self.close_reason, shown_bytes)}"
         else:
-            shown = shorten(self.payload)
+            shown = shorten(self.payload, shown_bytes)
         return f"{name} ({', '.join(flags)}) {shown}"
 
 
@@ -84,10 +88,10 @@ def describe_code(code: int | None) -> str:
         return str(code)
 
 
-def shorten(payload: bytes) -> str:
-    if len(payload) <= SHOWN_BYTES:
+def shorten(payload: bytes, shown_bytes: int = SHOWN_BYTES) -> str:
+    if len(payload) <= shown_bytes:
         return f"{payload!r} ({len(payload)} B)"
-    return f"{payload[:SHOWN_BYTES]!r}... ({len(payload)} B)"
+    return f"{payload[:shown_bytes]!r}... ({len(payload)} B)"
 
 
 def encode(frame: WireFrame, mask: bytes | None = None) -> bytes:

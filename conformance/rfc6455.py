@@ -33,8 +33,9 @@ class RawTarget:
 def show_message(message: str | bytes) -> str:
     kind = "text" if isinstance(message, str) else "binary"
     data = message.encode() if isinstance(message, str) else message
-    if isinstance(message, str) and len(message) <= 40:
-        return f"{kind} {message!r} ({len(data)} B)"
+    if isinstance(message, str):
+        shown = repr(message) if len(message) <= 40 else f"{message[:24]!r}..."
+        return f"{kind} {shown} ({len(data)} B)"
     return f"{kind} {shorten(data)}"
 
 

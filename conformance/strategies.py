@@ -122,22 +122,41 @@ RESERVED_CODES_1000 = (1004, 1005, 1006, 1015)  # reserved or never sent in a cl
 VALID_CLOSE_CODES = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011)  # RFC 6455 7.4.1
 
 
-def sized_text(unit: str, size: int) -> str:
-    """unit repeated to about size bytes of UTF-8 (whole characters)."""
-    encoded = len(unit.encode())
-    return unit * max(1, size // encoded) if size else ""
+@dataclass(frozen=True)
+class Repeated:
+    """A message to send: unit repeated to size bytes (text: whole characters, so about
+    size), text if unit is str. Its repr stays short however large the message, so that a
+    failing example of several MiB prints in one line."""
+
+    unit: str | bytes
+    size: int
+
+    @property
+    def message(self) -> str | bytes:
+        if not self.unit:
+            return self.unit
+        if isinstance(self.unit, str):
+            return self.unit * max(1, self.size // len(self.unit.encode()))
+        return (self.unit * (self.size // len(self.unit) + 1))[:self.size]
+
+    def __repr__(self) -> str:
+        return f"Repeated({self.unit!r}, size={self.size})"
 
 
-def frame_messages(max_size: int = 6 * MIB) -> st.SearchStrategy[str | bytes]:
+def whole(message: str | bytes) -> Repeated:
+    """A message as itself (unit repeated once)."""
+    return Repeated(message, len(message.encode() if isinstance(message, str) else message))
+
+
+def frame_messages(max_size: int = 6 * MIB) -> st.SearchStrategy[Repeated]:
     """Text or binary messages from empty to several MiB (every payload length form: 7, 16
     and 64 bits); large ones are a short unit repeated, so drawing them stays cheap."""
     sizes = st.one_of(st.integers(126, 70_000), st.integers(MIB, max_size))
     return st.one_of(
-        short_texts(),
-        st.binary(max_size=300),
-        st.builds(sized_text, st.text(ANY_CHARACTER, min_size=1, max_size=6), sizes),
-        st.builds(lambda unit, size: (unit * (size // len(unit) + 1))[:size],
-                  st.binary(min_size=1, max_size=6), sizes),
+        short_texts().map(whole),
+        st.binary(max_size=300).map(whole),
+        st.builds(Repeated, st.text(ANY_CHARACTER, min_size=1, max_size=6), sizes),
+        st.builds(Repeated, st.binary(min_size=1, max_size=6), sizes),
     )
 
 
