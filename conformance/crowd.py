@@ -64,7 +64,7 @@ async def read_until_seen(websocket: ClientConnection, wanted: Collection[str], 
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     try:
-        async with asyncio.timeout(min(deadline, loop.time() + idle_s)) as reading:
+        async with asyncio.timeout_at(min(deadline, loop.time() + idle_s)) as reading:
             while missing and len(messages) < limit:
                 message = await websocket.recv()
                 messages.append(message)

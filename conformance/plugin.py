@@ -9,42 +9,45 @@ only on runs that collect the suite.
 
 from __future__ import annotations
 
+import math
 import resource
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
 from conformance.autobahn import DEFAULT_GROUPS, parse_groups
-from conformance.rfc6455 import RawTarget
-from conformance.targets import WireTarget, load_app
-from wsharness.serve import WS_IMPLS, LaunchError, serve
+from conformance.hardening_target import (  # noqa: F401 (fixtures)
+    Limits,
+    limits,
+    own_server,
+    own_server_or_url,
+    serve_own,
+)
+from conformance.hardening_target import add_options as add_hardening_options
+from conformance.hardening_target import check_options as check_hardening_options
+from conformance.targets import APP_INI, WireTarget, app_option, load_app
+from wsharness.serve import WS_IMPLS
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
-from wsharness.timeouts import scaled
+from wsharness.timeouts import TimeoutScaleError, scaled, timeout_scale
+
+if TYPE_CHECKING:
+    from conformance.rfc6455 import RawTarget
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
-INSTALLED = "site-packages" in SUITE_DIR.parts  # else a checkout, collected whole by its root
+CHECKOUT = (SUITE_DIR.parent / "pyproject.toml").is_file()  # else installed (site-packages)
 WANTED_OPEN_FILES = 8192
-TEST_TIMEOUT_S = int(scaled(300))  # Hypothesis may shrink a failure for a while: let it finish
+TEST_TIMEOUT_S = 300  # scaled; Hypothesis may shrink a failure for a while: let it finish
 SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
-settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                          max_examples=30, stateful_step_count=25, print_blob=True,
-                          phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
-settings.register_profile("dev", deadline=None, max_examples=300, stateful_step_count=50,
-                          phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
-settings.register_profile("smoke", derandomize=True, database=None, deadline=None,
-                          max_examples=10, stateful_step_count=10,
-                          phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                          suppress_health_check=SLOW_HEALTH_CHECKS)
 MARKERS = {
     "autobahn": "the Autobahn|Testsuite case catalogue, run by kosoku (an optional extra)",
     "contract": "the protocol of PROTOCOL.md",
@@ -54,9 +57,6 @@ MARKERS = {
 }
 DEFAULT_RAW_PATH = "/raw"
 DEFAULT_PROFILE = "ci"
-APP_INI = "wsharness_app"
-NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) or --url URL "
-             f"(a running server), or set {APP_INI} in the pytest configuration")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -84,15 +84,36 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--autobahn-groups", default=DEFAULT_GROUPS, metavar="LIST",
                     help="autobahn group: the catalogue's case groups to run, e.g. 1-10,12,13 "
                     f"(12 and 13: compression; default {DEFAULT_GROUPS})")
+    add_hardening_options(group)
     parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
                   "neither --app nor --url is given")
 
 
+def register_profiles() -> None:
+    """The suite's Hypothesis profiles. Registered only for runs that collect the suite: its
+    `ci` replaces Hypothesis's own, which Hypothesis loads by itself on a CI machine."""
+    settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                              max_examples=30, stateful_step_count=25, print_blob=True,
+                              phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
+    settings.register_profile("dev", deadline=None, max_examples=300, stateful_step_count=50,
+                              phases=NO_EXPLAIN, suppress_health_check=SLOW_HEALTH_CHECKS)
+    settings.register_profile("smoke", derandomize=True, database=None, deadline=None,
+                              max_examples=10, stateful_step_count=10,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                              suppress_health_check=SLOW_HEALTH_CHECKS)
+
+
+@pytest.hookimpl(tryfirst=True)  # before Hypothesis loads --hypothesis-profile
 def pytest_configure(config: pytest.Config) -> None:
     for marker, meaning in MARKERS.items():
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if not collects_the_suite(config):
         return
+    try:
+        timeout_scale()  # read once here, so that a bad value is a usage error, not a crash
+    except TimeoutScaleError as exc:
+        raise pytest.UsageError(str(exc).removeprefix("wsharness: ")) from None
+    register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
     if not str(config.getoption("--raw-path")).startswith("/"):
@@ -102,8 +123,9 @@ def pytest_configure(config: pytest.Config) -> None:
         parse_groups(config.getoption("--autobahn-groups"))
     except ValueError as exc:
         raise pytest.UsageError(f"--autobahn-groups: {exc}") from None
-    if not config.getoption("--stall-s") > 0:
+    if not 0 < config.getoption("--stall-s") < math.inf:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
+    check_hardening_options(config)
     try:
         if config.getoption("--url"):
             base = ws_base(config.getoption("--url"), "--url")
@@ -126,17 +148,10 @@ def collects_the_suite(config: pytest.Config) -> bool:
         path = (config.invocation_params.dir / target).resolve()
         if path == SUITE_DIR or SUITE_DIR in path.parents:
             return True
-        if path in SUITE_DIR.parents and not INSTALLED:
+        if path in SUITE_DIR.parents and CHECKOUT:
             return True
     return False
 
-
-def app_option(config: pytest.Config) -> str:
-    """--app, else the configured default; neither is a usage error."""
-    app: str | None = config.getoption("--app") or config.getini(APP_INI) or None
-    if app is None:
-        raise pytest.UsageError(NO_TARGET)
-    return app
 
 
 def raise_open_file_limit() -> None:
@@ -167,7 +182,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not item.path.is_relative_to(SUITE_DIR):
             continue
         if own_timeout and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
+            item.add_marker(pytest.mark.timeout(int(scaled(TEST_TIMEOUT_S))))
         names = getattr(item, "fixturenames", ())
         if "wire" in names:
             item.user_properties.append(("checked", "wire"))
@@ -176,8 +191,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def wire(request: pytest.FixtureRequest,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireTarget]:
+def wire(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         limits: Limits) -> Iterator[WireTarget]:  # noqa: F811 (the fixture)
     """The target on the wire: --url, or --app served by uvicorn with the requested ws impl."""
     config = request.config
     if WIRE_BASE in config.stash:
@@ -185,13 +200,8 @@ def wire(request: pytest.FixtureRequest,
         return
     impl: str = request.param
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
-    try:
-        with serve(app_option(config), ws=impl, cwd=Path.cwd(), log_path=log_path,
-                   env={STALL_ENV: str(config.getoption("--stall-s"))}) as server:
-            yield WireTarget(server.ws_url, impl)
-    except LaunchError as exc:
-        pytest.fail(f"cannot serve {app_option(config)} with --ws {impl}: {exc} "
-                    f"(log: {log_path})", pytrace=False)
+    with serve_own(config, impl, limits, log_path, {}) as server:
+        yield server.target
 
 
 @pytest.fixture(scope="session")
@@ -213,6 +223,8 @@ def in_process(request: pytest.FixtureRequest) -> Iterator[TestClient]:
 @pytest.fixture(scope="session")
 def raw_target(request: pytest.FixtureRequest, wire: WireTarget) -> RawTarget:
     """The target's echo endpoint (--raw-path) on the wire, for the protocol group."""
+    from conformance.rfc6455 import RawTarget  # its clients' timeouts read the scale: not here
+
     config = request.config
     return RawTarget(wire.url(config.getoption("--raw-path")),
                      close_frame_required=config.getoption("--require-close-frame"))

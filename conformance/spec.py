@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from conformance.hardening_rules import HARDENING_RULES
 from conformance.rfc6455_rules import RFC6455_RULES
 
 RULES: dict[str, str] = {
@@ -39,6 +40,7 @@ RULES: dict[str, str] = {
     "--stall-s) while messages wait for it is closed with 1013 in a real close frame, after a "
     "prefix of its messages in each sender's order, and leaves the room; the others' delivery "
     "continues",
+    **HARDENING_RULES,
     **RFC6455_RULES,
 }
 

@@ -72,6 +72,24 @@ def ints() -> st.SearchStrategy[int]:
     return st.integers()
 
 
+FOREIGN_SUFFIXES = ("example", "example.com", "test", "invalid")
+LOOKALIKE_ORIGINS = ("null", "http://127.0.0.1.attacker.example", "http://localhost.example",
+                     "https://attacker.example:8000")
+
+
+def foreign_origins() -> st.SearchStrategy[str]:
+    """A browser Origin of another site, never a loopback one: names under reserved domains,
+    `null` (sandboxed frames, file: pages) and look-alikes of loopback origins."""
+    label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?", fullmatch=True)
+    port = st.one_of(st.none(), st.integers(1, 65535))
+    return st.one_of(
+        st.sampled_from(LOOKALIKE_ORIGINS),
+        st.builds(lambda scheme, name, suffix, port: f"{scheme}://{name}.{suffix}"
+                  + (f":{port}" if port is not None else ""),
+                  st.sampled_from(["http", "https"]), label, st.sampled_from(FOREIGN_SUFFIXES),
+                  port))
+
+
 @dataclass(frozen=True)
 class Drop:
     """A client that sends `sent` messages, reads until `heard` arrived, then drops TCP."""

@@ -7,7 +7,13 @@ import os
 import sys
 from dataclasses import dataclass
 
+import pytest
+
 from wsharness.target import TargetError
+
+APP_INI = "wsharness_app"
+NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) or --url URL "
+             f"(a running server), or set {APP_INI} in the pytest configuration")
 
 
 @dataclass(frozen=True)
@@ -35,4 +41,12 @@ def load_app(spec: str) -> object:
     app = getattr(module, attr, None)
     if app is None or not callable(app):
         raise TargetError(f"--app {spec!r}: {module_name} has no ASGI app named {attr!r}")
+    return app
+
+
+def app_option(config: pytest.Config) -> str:
+    """--app, else the configured default; neither is a usage error."""
+    app: str | None = config.getoption("--app") or config.getini(APP_INI) or None
+    if app is None:
+        raise pytest.UsageError(NO_TARGET)
     return app

@@ -3,7 +3,7 @@
 
 Every case's verdict goes into the JUnit XML as a property `autobahn CASE` (`OK`, or the
 verdict and why), whatever the outcome; a group fails when a case is FAILED. With --app, the
-cases that uvicorn's WebSocket implementation itself fails (rfc6455_gaps) are expected.
+cases that uvicorn's WebSocket implementation itself fails (uvicorn_gaps) are expected.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from conformance.autobahn import (
 )
 from conformance.client import run
 from conformance.rfc6455 import RawTarget
-from conformance.rfc6455_gaps import autobahn_gaps, uvicorn_label
 from conformance.targets import WireTarget
+from conformance.uvicorn_gaps import autobahn_gaps, uvicorn_label
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.autobahn
@@ -60,7 +60,7 @@ def test_autobahn_group(request: pytest.FixtureRequest, group: int, wire: WireTa
     if fixed:
         raise AssertionError(f"autobahn: {', '.join(fixed)} passed against "
                              f"{uvicorn_label(wire)}, which was known to fail them: update "
-                             "conformance/rfc6455_gaps.py")
+                             "conformance/uvicorn_gaps.py")
     if failed:
         by_reason: dict[str, list[str]] = {}
         for case, reason in known.items():

@@ -15,6 +15,7 @@ from reports.junit import AUTOBAHN_VERDICTS, JUNIT_FILE, Conformance, load_junit
 from reports.measures import (
     error_share,
     percentile_curve,
+    ranked_counts,
     run_duration_s,
     throughput_per_s,
 )
@@ -147,8 +148,8 @@ def rtt_timeline_chart(results: Results) -> str:
 
 
 def close_and_error_charts(results: Results) -> list[str]:
-    codes = sorted(results["close_codes"].items(), key=lambda item: -item[1])
-    errors = sorted(results["errors"].items(), key=lambda item: -item[1])
+    codes = ranked_counts(results["close_codes"])
+    errors = ranked_counts(results["errors"])
     code_bars = [(close_code_label(code), n) for code, n in codes]
     return [
         charts.bar_chart("chart-close-codes", "Close codes", code_bars, value_label="closes",

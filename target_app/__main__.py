@@ -8,6 +8,7 @@ import sys
 from wsharness.bind import BindError, bind_listening
 from wsharness.handover import run
 from wsharness.serve import WS_IMPLS
+from wsharness.target import url_host
 
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
 
@@ -21,7 +22,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "docs keeps them")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default %(default)s)")
-    parser.add_argument("--ws", choices=WS_IMPLS, default="websockets-sansio",
+    parser.add_argument("--ws", choices=WS_IMPLS, default=WS_IMPLS[0],
                         help="uvicorn's WebSocket implementation (default %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     args = parser.parse_args(argv)
@@ -39,8 +40,8 @@ def main(argv: list[str] | None = None) -> None:
     except BindError as exc:
         raise SystemExit(f"python -m target_app: error: {exc}") from None
     port = sock.getsockname()[1]
-    shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"wsharness reference app ({args.variant}) at http://{shown_host}:{port}/", flush=True)
+    print(f"wsharness reference app ({args.variant}) at http://{url_host(args.host)}:{port}/",
+          flush=True)
     run(VARIANTS[args.variant], sock, ws=args.ws, workers=args.workers)
 
 

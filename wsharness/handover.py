@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from wsharness.argtypes import positive_int
 from wsharness.serve import WS_IMPLS
 
 
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("app", metavar="MODULE:ATTR")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--ws", choices=WS_IMPLS, default=WS_IMPLS[0])
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=positive_int, default=1)
     parser.add_argument("--log-level", default=None)
     parser.add_argument("--options", type=json.loads, default={})
     args = parser.parse_args(argv)

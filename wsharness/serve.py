@@ -20,11 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wsharness.bind import BindError, bind_listening
+from wsharness.target import url_host
 from wsharness.tied import tied_command
 from wsharness.timeouts import scaled
 
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
-STARTUP_TIMEOUT_S = scaled(20.0)
+STARTUP_S = 20.0  # before WSHARNESS_TIMEOUT_SCALE, which is read only when a server starts
 UvicornOption = str | int | float | bool  # a uvicorn.Config keyword's value, as JSON carries it
 
 
@@ -40,11 +41,11 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"ws://{url_host(self.host)}:{self.port}"
 
 
 def wait_until_listening(host: str, port: int, timeout_s: float,
@@ -92,7 +93,7 @@ def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int = 0
                 pass_fds=(sock.fileno(),), stdout=log, stderr=subprocess.STDOUT, env=env,
                 cwd=cwd, start_new_session=True)
         try:
-            wait_until_listening(host, port, STARTUP_TIMEOUT_S, process)
+            wait_until_listening(host, port, scaled(STARTUP_S), process)
             yield Server(host, port, process)
         finally:
             stop(process)

@@ -3,27 +3,33 @@ that do not collect the suite alone (no target demanded, Hypothesis settings unt
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-USERS_OWN_TEST = '''
+USERS_OWN_TEST = """
 from hypothesis import settings
 
 def test_own_settings():
-    assert settings.default.max_examples == 100
-    assert not settings.default.derandomize
-'''
+    print("SETTINGS", repr(settings.default))
+"""
 
 
-def test_a_run_of_other_tests_needs_no_target_and_keeps_hypothesis_defaults(
-        tmp_path: Path) -> None:
-    (tmp_path / "test_mine.py").write_text(USERS_OWN_TEST)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            check=False)
+def users_own_run(directory: Path, *extra: str) -> str:
+    """The Hypothesis settings a user's own test sees, run by pytest in directory."""
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
+                             "-s", *extra], cwd=directory, capture_output=True, text=True,
+                            timeout=120, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+    return next(line for line in result.stdout.splitlines() if "SETTINGS" in line)
+
+
+def test_a_run_of_other_tests_needs_no_target_and_keeps_hypothesis_settings(
+        tmp_path: Path) -> None:
+    (tmp_path / "test_mine.py").write_text(USERS_OWN_TEST)
+    assert users_own_run(tmp_path) == users_own_run(tmp_path, "-p", "no:wsharness")
 
 
 def test_the_suites_markers_are_known_everywhere(tmp_path: Path) -> None:
@@ -33,5 +39,14 @@ def test_the_suites_markers_are_known_everywhere(tmp_path: Path) -> None:
                              "--strict-markers", "-m", "contract"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_a_bad_timeout_scale_does_not_stop_a_run_of_other_tests(tmp_path: Path) -> None:
+    (tmp_path / "test_mine.py").write_text("def test_mine():\n    pass\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            check=False, env={**os.environ, "WSHARNESS_TIMEOUT_SCALE": "0"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
