@@ -13,12 +13,13 @@ import math
 import resource
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
+from conformance.autobahn import DEFAULT_GROUPS, parse_groups
 from conformance.hardening_target import (  # noqa: F401 (fixtures)
     Limits,
     limits,
@@ -34,6 +35,9 @@ from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
 from wsharness.timeouts import TimeoutScaleError, scaled, timeout_scale
 
+if TYPE_CHECKING:
+    from conformance.rfc6455 import RawTarget
+
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
@@ -45,11 +49,13 @@ SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
 MARKERS = {
+    "autobahn": "the Autobahn|Testsuite case catalogue, run by kosoku (an optional extra)",
     "contract": "the protocol of PROTOCOL.md",
     "hardening": "robustness and security beyond the documentation",
     "protocol": "RFC 6455 framing",
     "scale": "many concurrent clients",
 }
+DEFAULT_RAW_PATH = "/raw"
 DEFAULT_PROFILE = "ci"
 
 
@@ -68,6 +74,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
                     f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
+    group.addoption("--raw-path", default=DEFAULT_RAW_PATH, metavar="PATH",
+                    help="the target's echo endpoint (every message back unchanged), which the "
+                    f"protocol and autobahn groups check (default {DEFAULT_RAW_PATH})")
+    group.addoption("--require-close-frame", action="store_true", default=False,
+                    help="protocol group: a server that fails a connection must send a close "
+                    "frame with the right code (RFC 6455 7.1.7's SHOULD taken as a MUST); "
+                    "by default dropping the TCP connection also counts")
+    group.addoption("--autobahn-groups", default=DEFAULT_GROUPS, metavar="LIST",
+                    help="autobahn group: the catalogue's case groups to run, e.g. 1-10,12,13 "
+                    f"(12 and 13: compression; default {DEFAULT_GROUPS})")
     add_hardening_options(group)
     parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
                   "neither --app nor --url is given")
@@ -100,6 +116,13 @@ def pytest_configure(config: pytest.Config) -> None:
     register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
+    if not str(config.getoption("--raw-path")).startswith("/"):
+        raise pytest.UsageError(f"--raw-path {config.getoption('--raw-path')!r}: expected a "
+                                "path starting with /")
+    try:
+        parse_groups(config.getoption("--autobahn-groups"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--autobahn-groups: {exc}") from None
     if not 0 < config.getoption("--stall-s") < math.inf:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     check_hardening_options(config)
@@ -195,3 +218,13 @@ def in_process(request: pytest.FixtureRequest) -> Iterator[TestClient]:
     app: Any = request.config.stash[APP]
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def raw_target(request: pytest.FixtureRequest, wire: WireTarget) -> RawTarget:
+    """The target's echo endpoint (--raw-path) on the wire, for the protocol group."""
+    from conformance.rfc6455 import RawTarget  # its clients' timeouts read the scale: not here
+
+    config = request.config
+    return RawTarget(wire.url(config.getoption("--raw-path")),
+                     close_frame_required=config.getoption("--require-close-frame"))

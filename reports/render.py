@@ -11,7 +11,7 @@ from websockets.frames import Close
 
 from reports import charts, page
 from reports.charts import Series
-from reports.junit import JUNIT_FILE, Conformance, load_junit
+from reports.junit import AUTOBAHN_VERDICTS, JUNIT_FILE, Conformance, load_junit
 from reports.measures import (
     error_share,
     percentile_curve,
@@ -188,6 +188,23 @@ def conformance_parts(conformance: Conformance | None) -> list[str]:
             ["group", "test", "outcome", "message"],
             [[c.group, c.name, c.outcome, c.message] for c in conformance.failures],
             table_id="conformance-failures"))
+    return parts + autobahn_parts(conformance)
+
+
+def autobahn_parts(conformance: Conformance) -> list[str]:
+    """The Autobahn catalogue's verdicts: counts per target, then every case not OK, why."""
+    targets = conformance.autobahn_targets
+    if not targets:
+        return []
+    rows = [[target, *(str(n) for n in conformance.autobahn_counts(target).values())]
+            for target in targets]
+    not_ok = [[v.target, v.case, v.verdict, v.reason] for v in conformance.autobahn
+              if v.verdict != "OK"]
+    parts = [page.paragraph("Autobahn|Testsuite catalogue (kosoku), verdicts per case:"),
+             page.table(["target", *AUTOBAHN_VERDICTS], rows, table_id="autobahn-verdicts")]
+    if not_ok:
+        parts.append(page.table(["target", "case", "verdict", "why"], not_ok,
+                                table_id="autobahn-not-ok"))
     return parts
 
 
