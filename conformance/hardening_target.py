@@ -9,6 +9,7 @@ a uvicorn of its own, serving the same app with the same WebSocket implementatio
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import subprocess
@@ -52,11 +53,11 @@ def add_options(group: pytest.OptionGroup) -> None:
 
 
 def check_options(config: pytest.Config) -> None:
-    """Each limit is a number > 0 (a usage error, one line, otherwise)."""
+    """Each limit is a finite number > 0 (a usage error, one line, otherwise)."""
     for option, unit in (("--max-message-bytes", "bytes"), ("--ping-interval-s", "seconds"),
                          ("--ping-timeout-s", "seconds"), ("--handshake-timeout-s", "seconds")):
         value = config.getoption(option)
-        if value is not None and not value > 0:
+        if value is not None and not 0 < value < math.inf:
             raise pytest.UsageError(f"{option} {value}: expected {unit} > 0")
 
 
@@ -87,11 +88,6 @@ class Limits:
 
     def uvicorn_ping_options(self) -> dict[str, UvicornOption]:
         return {"ws_ping_interval": self.ping_interval_s, "ws_ping_timeout": self.ping_timeout_s}
-
-
-def served_options(config: pytest.Config) -> dict[str, UvicornOption]:
-    """The uvicorn options of the --app server the suite shares between checks."""
-    return Limits.from_config(config, suite_serves=True).uvicorn_options()
 
 
 @dataclass(frozen=True)

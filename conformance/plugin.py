@@ -9,45 +9,53 @@ only on runs that collect the suite.
 
 from __future__ import annotations
 
+import math
 import resource
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from starlette.testclient import TestClient
 
-from conformance.hardening_target import add_options as add_hardening_options
-from conformance.hardening_target import check_options as check_hardening_options
+from conformance.autobahn import DEFAULT_GROUPS, parse_groups
 from conformance.hardening_target import (  # noqa: F401 (fixtures)
+    Limits,
     limits,
     own_server,
     own_server_or_url,
-    served_options,
+    serve_own,
 )
+from conformance.hardening_target import add_options as add_hardening_options
+from conformance.hardening_target import check_options as check_hardening_options
 from conformance.targets import APP_INI, WireTarget, app_option, load_app
-from wsharness.serve import WS_IMPLS, LaunchError, serve
+from wsharness.serve import WS_IMPLS
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
-from wsharness.timeouts import scaled
+from wsharness.timeouts import TimeoutScaleError, scaled, timeout_scale
+
+if TYPE_CHECKING:
+    from conformance.rfc6455 import RawTarget
 
 WIRE_BASE = pytest.StashKey[str]()  # the ws:// base of --url
 APP = pytest.StashKey[object]()  # the --app object, for in-process checks
 SUITE_DIR = Path(__file__).parent
-INSTALLED = "site-packages" in SUITE_DIR.parts  # else a checkout, collected whole by its root
+CHECKOUT = (SUITE_DIR.parent / "pyproject.toml").is_file()  # else installed (site-packages)
 WANTED_OPEN_FILES = 8192
-TEST_TIMEOUT_S = int(scaled(300))  # Hypothesis may shrink a failure for a while: let it finish
+TEST_TIMEOUT_S = 300  # scaled; Hypothesis may shrink a failure for a while: let it finish
 SLOW_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
 NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 
 MARKERS = {
+    "autobahn": "the Autobahn|Testsuite case catalogue, run by kosoku (an optional extra)",
     "contract": "the protocol of PROTOCOL.md",
     "hardening": "robustness and security beyond the documentation",
     "protocol": "RFC 6455 framing",
     "scale": "many concurrent clients",
 }
+DEFAULT_RAW_PATH = "/raw"
 DEFAULT_PROFILE = "ci"
 
 
@@ -69,6 +77,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the target's stall limit: a chat client that reads nothing this long "
                     "while messages wait is closed with 1013; passed to the --app server as "
                     f"{STALL_ENV} (default {DEFAULT_STALL_S:g})")
+    group.addoption("--raw-path", default=DEFAULT_RAW_PATH, metavar="PATH",
+                    help="the target's echo endpoint (every message back unchanged), which the "
+                    f"protocol and autobahn groups check (default {DEFAULT_RAW_PATH})")
+    group.addoption("--require-close-frame", action="store_true", default=False,
+                    help="protocol group: a server that fails a connection must send a close "
+                    "frame with the right code (RFC 6455 7.1.7's SHOULD taken as a MUST); "
+                    "by default dropping the TCP connection also counts")
+    group.addoption("--autobahn-groups", default=DEFAULT_GROUPS, metavar="LIST",
+                    help="autobahn group: the catalogue's case groups to run, e.g. 1-10,12,13 "
+                    f"(12 and 13: compression; default {DEFAULT_GROUPS})")
     add_hardening_options(group)
     parser.addini(APP_INI, "the ASGI app (MODULE:ATTR) the conformance suite checks when "
                   "neither --app nor --url is given")
@@ -94,13 +112,24 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{marker}: {meaning}")
     if not collects_the_suite(config):
         return
+    try:
+        timeout_scale()  # read once here, so that a bad value is a usage error, not a crash
+    except TimeoutScaleError as exc:
+        raise pytest.UsageError(str(exc).removeprefix("wsharness: ")) from None
     register_profiles()
     if config.getoption("hypothesis_profile", None) is None:
         settings.load_profile(DEFAULT_PROFILE)
     if config.getoption("--workers") < 1:
         raise pytest.UsageError(f"--workers {config.getoption('--workers')}: expected a whole "
                                 "number of at least 1")
-    if not config.getoption("--stall-s") > 0:
+    if not str(config.getoption("--raw-path")).startswith("/"):
+        raise pytest.UsageError(f"--raw-path {config.getoption('--raw-path')!r}: expected a "
+                                "path starting with /")
+    try:
+        parse_groups(config.getoption("--autobahn-groups"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--autobahn-groups: {exc}") from None
+    if not 0 < config.getoption("--stall-s") < math.inf:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     check_hardening_options(config)
     try:
@@ -125,7 +154,7 @@ def collects_the_suite(config: pytest.Config) -> bool:
         path = (config.invocation_params.dir / target).resolve()
         if path == SUITE_DIR or SUITE_DIR in path.parents:
             return True
-        if path in SUITE_DIR.parents and not INSTALLED:
+        if path in SUITE_DIR.parents and CHECKOUT:
             return True
     return False
 
@@ -159,7 +188,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if not item.path.is_relative_to(SUITE_DIR):
             continue
         if own_timeout and item.get_closest_marker("timeout") is None:
-            item.add_marker(pytest.mark.timeout(TEST_TIMEOUT_S))
+            item.add_marker(pytest.mark.timeout(int(scaled(TEST_TIMEOUT_S))))
         names = getattr(item, "fixturenames", ())
         if "wire" in names:
             item.user_properties.append(("checked", "wire"))
@@ -168,8 +197,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def wire(request: pytest.FixtureRequest,
-         tmp_path_factory: pytest.TempPathFactory) -> Iterator[WireTarget]:
+def wire(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         limits: Limits) -> Iterator[WireTarget]:  # noqa: F811 (the fixture)
     """The target on the wire: --url, or --app served by uvicorn with the requested ws impl."""
     config = request.config
     if WIRE_BASE in config.stash:
@@ -177,15 +206,8 @@ def wire(request: pytest.FixtureRequest,
         return
     impl: str = request.param
     log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
-    try:
-        with serve(app_option(config), ws=impl, cwd=Path.cwd(), log_path=log_path,
-                   workers=config.getoption("--workers"),
-                   env={STALL_ENV: str(config.getoption("--stall-s"))},
-                   options=served_options(config)) as server:
-            yield WireTarget(server.ws_url, impl)
-    except LaunchError as exc:
-        pytest.fail(f"cannot serve {app_option(config)} with --ws {impl}: {exc} "
-                    f"(log: {log_path})", pytrace=False)
+    with serve_own(config, impl, limits, log_path, {}) as server:
+        yield server.target
 
 
 @pytest.fixture(scope="session")
@@ -202,3 +224,13 @@ def in_process(request: pytest.FixtureRequest) -> Iterator[TestClient]:
     app: Any = request.config.stash[APP]
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def raw_target(request: pytest.FixtureRequest, wire: WireTarget) -> RawTarget:
+    """The target's echo endpoint (--raw-path) on the wire, for the protocol group."""
+    from conformance.rfc6455 import RawTarget  # its clients' timeouts read the scale: not here
+
+    config = request.config
+    return RawTarget(wire.url(config.getoption("--raw-path")),
+                     close_frame_required=config.getoption("--require-close-frame"))

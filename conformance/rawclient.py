@@ -31,6 +31,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from conformance.client import OPEN_TIMEOUT_S
+from wsharness.target import url_host
 
 MAX_HEAD_BYTES = 64 * 1024  # an HTTP answer's head larger than this is not read further
 MAX_BUFFERED_BYTES = 1024 * 1024  # reading pauses while this much waits to be read
@@ -61,8 +62,7 @@ class Endpoint:
 
     @property
     def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return f"{url_host(self.host)}:{self.port}"
 
 
 class RawStream:
@@ -311,6 +311,15 @@ class SansIOClient:
 
     async def __aenter__(self) -> SansIOClient:
         self.stream = await RawStream.open(Endpoint.of(self.url))
+        try:
+            await self._handshake()
+        except BaseException:  # cancelled by the check's deadline, or the stream failed
+            self.stream.close()
+            raise
+        return self
+
+    async def _handshake(self) -> None:
+        assert self.stream is not None
         self.protocol.send_request(self.protocol.connect())
         await self.stream.write(b"".join(self.protocol.data_to_send()))
         deadline = asyncio.get_running_loop().time() + OPEN_TIMEOUT_S
@@ -324,7 +333,6 @@ class SansIOClient:
                 self.pending.extend(events)
         if self.protocol.state is not State.OPEN and not self.refusal:
             self.refusal = f"the handshake failed ({self.protocol.handshake_exc!r})"
-        return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         if self.stream is not None:

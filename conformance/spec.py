@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from conformance.hardening_rules import HARDENING_RULES
+from conformance.rfc6455_rules import RFC6455_RULES
 
 RULES: dict[str, str] = {
     "echo.reply": "for every text message m on /ws, exactly one reply `Message text was: m`",
@@ -40,6 +41,7 @@ RULES: dict[str, str] = {
     "prefix of its messages in each sender's order, and leaves the room; the others' delivery "
     "continues",
     **HARDENING_RULES,
+    **RFC6455_RULES,
 }
 
 

@@ -118,3 +118,104 @@ def drop_plans(draw: st.DrawFn, max_room: int = 8, max_messages: int = 40) -> Dr
     drops = {d: Drop(draw(st.integers(0, messages)), draw(st.integers(0, 2 * messages)))
              for d in sorted(droppers)}
     return DropPlan(room, messages, draw(st.sampled_from(BURST_MESSAGE_CHARS)), drops)
+
+
+# -- RFC 6455 frames (the protocol group) ---------------------------------------------------------
+
+MIB = 2**20
+MAX_FRAGMENTS = 64  # of one message: enough to cut anywhere, far below any server's cap
+# Byte sequences that are not UTF-8 wherever they stand in a text (before another character or
+# at the end), RFC 3629 and RFC 6455 8.1.
+INVALID_UTF8 = (
+    b"\xff",  # never in UTF-8
+    b"\x80",  # a continuation byte with no lead
+    b"\xc0\xaf",  # an overlong form of "/"
+    b"\xe0\x80\xaf",  # another overlong form of "/"
+    b"\xed\xa0\x80",  # a UTF-16 surrogate, U+D800
+    b"\xf4\x90\x80\x80",  # past U+10FFFF
+    b"\xf8\x88\x80\x80\x80",  # a five-byte form
+    b"\xe2\x82",  # a three-byte character cut short
+)
+RESERVED_CODES_1000 = (1004, 1005, 1006, 1015)  # reserved or never sent in a close frame
+VALID_CLOSE_CODES = (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011)  # RFC 6455 7.4.1
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A message to send: unit repeated to size bytes (text: whole characters, so about
+    size), text if unit is str. Its repr stays short however large the message, so that a
+    failing example of several MiB prints in one line."""
+
+    unit: str | bytes
+    size: int
+
+    @property
+    def message(self) -> str | bytes:
+        if not self.unit:
+            return self.unit
+        if isinstance(self.unit, str):
+            return self.unit * max(1, self.size // len(self.unit.encode()))
+        return (self.unit * (self.size // len(self.unit) + 1))[:self.size]
+
+    def __repr__(self) -> str:
+        return f"Repeated({self.unit!r}, size={self.size})"
+
+
+def whole(message: str | bytes) -> Repeated:
+    """A message as itself (unit repeated once)."""
+    return Repeated(message, len(message.encode() if isinstance(message, str) else message))
+
+
+def frame_messages(max_size: int = 6 * MIB) -> st.SearchStrategy[Repeated]:
+    """Text or binary messages from empty to several MiB (every payload length form: 7, 16
+    and 64 bits); large ones are a short unit repeated, so drawing them stays cheap."""
+    sizes = st.one_of(st.integers(126, 70_000), st.integers(MIB, max_size))
+    return st.one_of(
+        short_texts().map(whole),
+        st.binary(max_size=300).map(whole),
+        st.builds(Repeated, st.text(ANY_CHARACTER, min_size=1, max_size=6), sizes),
+        st.builds(Repeated, st.binary(min_size=1, max_size=6), sizes),
+    )
+
+
+@st.composite
+def cuts(draw: st.DrawFn, size: int) -> list[int]:
+    """Where to cut a payload of size bytes into fragments: at any points (empty fragments
+    too), or into equal pieces; at most MAX_FRAGMENTS fragments."""
+    if draw(st.booleans()):
+        return draw(st.lists(st.integers(0, size), max_size=16))
+    pieces = draw(st.integers(1, MAX_FRAGMENTS))
+    return [size * index // pieces for index in range(1, pieces)]
+
+
+def at_character_boundaries(payload: bytes, offsets: list[int]) -> list[int]:
+    """Each offset moved forward to the next start of a UTF-8 character (or the end)."""
+    moved = []
+    for offset in offsets:
+        at = offset
+        while at < len(payload) and payload[at] & 0xC0 == 0x80:  # at most 3 bytes on
+            at += 1
+        moved.append(at)
+    return moved
+
+
+def ping_payloads() -> st.SearchStrategy[bytes]:
+    return st.binary(max_size=125)
+
+
+def valid_close_codes() -> st.SearchStrategy[int]:
+    """Codes a close frame may carry: RFC 6455's own (7.4.1) and those for libraries,
+    frameworks and applications (3000-4999, 7.4.2)."""
+    return st.one_of(st.sampled_from(VALID_CLOSE_CODES), st.integers(3000, 4999))
+
+
+def invalid_close_codes() -> st.SearchStrategy[int]:
+    """Codes no close frame may carry (RFC 6455 7.4.1, 7.4.2): below 1000, reserved or never
+    sent (1004-1006, 1015), unassigned (1016-2999), and 5000 and above."""
+    return st.one_of(st.integers(0, 999), st.sampled_from(RESERVED_CODES_1000),
+                     st.integers(1016, 2999), st.integers(5000, 65535))
+
+
+def close_reasons() -> st.SearchStrategy[bytes]:
+    """A close reason: UTF-8 of at most 123 bytes (125 less the code)."""
+    return st.text(ANY_CHARACTER, max_size=30).map(str.encode).filter(lambda r: len(r) <= 123)

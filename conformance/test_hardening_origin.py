@@ -26,8 +26,10 @@ from conformance.client import (
     sentinel,
 )
 from conformance.mismatch import SpecMismatch, expect_messages, show_list
+from conformance.refusals import REFUSED_ON_THE_WIRE
 from conformance.spec import items_replies
 from conformance.targets import WireTarget
+from wsharness.target import url_host
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.hardening
@@ -36,12 +38,16 @@ CHECK_TIMEOUT_S = scaled(30.0)
 ITEM_ID = "foo"
 COOKIE = "session-value"
 TOKEN = "token-value"
-REFUSED_ON_THE_WIRE = 403
 
 
 def own_origin(target: WireTarget) -> str:
+    """The origin a browser sends from the target's own pages: no port when it is the
+    scheme's default, as browsers leave it out (and as the Host header does)."""
     parts = urlsplit(target.base)
-    return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+    scheme = "https" if parts.scheme == "wss" else "http"
+    default_port = {"http": 80, "https": 443}[scheme]
+    port = "" if parts.port == default_port else f":{parts.port}"
+    return f"{scheme}://{url_host(parts.hostname or '')}{port}"
 
 
 def describe(url: str, cookie: str | None, origin: str) -> str:

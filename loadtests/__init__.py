@@ -2,7 +2,7 @@
 
     from loadtests import EchoUser, WebSocketUser
 
-The users are imported on first use, so importing a helper module (the client, the recorder)
+The users are imported on first use, so importing a helper module (the client, the target)
 does not import Locust, which patches the standard library for gevent.
 """
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from loadtests.echo_user import EchoUser
     from loadtests.ws_user import WebSocketUser, WsFailure
 
-__all__ = ["AuthUser", "ChatUser", "EchoUser", "WebSocketUser", "WsFailure"]
+__all__ = ["AuthUser", "ChatUser", "EchoUser", "WebSocketUser", "WsFailure"]  # static: linters
 HOMES = {"AuthUser": "auth_user", "ChatUser": "chat_user", "EchoUser": "echo_user",
          "WebSocketUser": "ws_user", "WsFailure": "ws_user"}
 

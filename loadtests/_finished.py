@@ -21,12 +21,16 @@ from reports.results import Results
 @dataclass(frozen=True)
 class FinishedRun:
     id: str
-    results_path: Path
+    results_path: Path | None  # None: no directory took the results; they are shown anyway
     results: Results
 
     @property
-    def report_path(self) -> Path:
-        return self.results_path.parent / REPORT_FILE
+    def report_path(self) -> Path | None:
+        """Its report.html, if one was rendered."""
+        if self.results_path is None:
+            return None
+        path = self.results_path.parent / REPORT_FILE
+        return path if path.is_file() else None
 
 
 @dataclass
@@ -39,11 +43,12 @@ class Finished:
 FINISHED = Finished()
 
 
-def run_finished(environment: Any, results: Results, results_path: Path) -> None:
-    """A run's results are written at results_path (report.html beside it, if rendered)."""
-    run = FinishedRun(id=results["run"].get("id", results_path.parent.name),
-                      results_path=results_path, results=results)
-    FINISHED.reports[run.id] = run.report_path
+def run_finished(environment: Any, results: Results, results_path: Path | None) -> None:
+    """A run has ended: its results are written at results_path (report.html beside it, if
+    rendered), or nowhere (None), and are shown all the same."""
+    run = FinishedRun(id=results["run"]["id"], results_path=results_path, results=results)
+    if run.report_path is not None:
+        FINISHED.reports[run.id] = run.report_path
     FINISHED.last = run
     if environment.web_ui is None:
         FINISHED.unprinted.append(run)
@@ -53,7 +58,7 @@ def run_finished(environment: Any, results: Results, results_path: Path) -> None
 
 def print_summary(run: FinishedRun) -> None:
     lines = console_summary(run.results)
-    if run.report_path.is_file():
+    if run.report_path is not None:
         lines += f"wsharness: full report: {run.report_path}\n"
     print(lines, end="", flush=True)
 

@@ -18,6 +18,7 @@ from wsharness.argtypes import (
 )
 
 SHAPES = ("ramp", "step", "spike", "soak")
+PAYLOADS = ("text", "binary", "json")  # what EchoUser sends to /raw with --payload
 DEFAULT_REPORT_DIR = "reports/runs"
 DEFAULT_MESSAGE_RATE = 20.0  # paced: in closed loop, latency on 2 shared cores is queueing
 DEFAULT_MAX_CONNECTING = 100  # per process: uvicorn's backlog (2048) holds 20 processes' worth
@@ -37,6 +38,11 @@ def add_arguments(parser: Any) -> None:
                             "phase (default 20; 0: closed loop, as fast as replies come). "
                             "--think-time, when given, replaces it (with it, a rate other than 0 "
                             "or the default is an error).")
+    group.add_argument("--payload", choices=("", *PAYLOADS), default="",
+                       help="What EchoUser sends, to the echo endpoint /raw that returns every "
+                            "message unchanged: text, binary or json messages of --message-size "
+                            "bytes (default: none, text to /ws, each reply `Message text was: "
+                            "m`).")
     group.add_argument("--chat-room-size", type=positive_int, default=1, metavar="N",
                        help="Connections each ChatUser holds in the chat room: it speaks on "
                             "one and listens on all, so the room holds users x N (default 1).")
@@ -94,6 +100,7 @@ class Settings:
     message_size: int = 32
     think_time: float = 0.0
     message_rate: float = DEFAULT_MESSAGE_RATE
+    payload: str = ""
     chat_room_size: int = 1
     bad_credentials: float = 0.1
     ws_timeout: float = 5.0
@@ -129,6 +136,9 @@ class Settings:
             _checked(name, getattr(self, name))
         if self.think_time and self.message_rate not in (0, DEFAULT_MESSAGE_RATE):
             raise ValueError("--think-time and --message-rate both pace the users: give one")
+        if self.payload and self.payload not in PAYLOADS:
+            raise ValueError(f"--payload: unknown payload {self.payload!r} "
+                             f"(one of {', '.join(PAYLOADS)})")
         if self.shape and self.shape not in SHAPES:
             raise ValueError(f"--shape: unknown shape {self.shape!r} (one of {', '.join(SHAPES)})")
 

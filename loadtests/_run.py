@@ -350,7 +350,7 @@ def _finish(environment: Any, run: Run, merged: Merged, ended_s: float,
     if path is not None:
         print(f"wsharness: results.json: {path}", flush=True)
         _render(path.parent)
-        run_finished(environment, results, path)
+    run_finished(environment, results, path)
 
 
 def _write(environment: Any, run_dir: Path, results: Results) -> Path | None:

@@ -79,7 +79,7 @@ def live_measurements(runner: Any) -> Merged:
 
 
 def report_url(run: FinishedRun) -> str | None:
-    if not run.report_path.is_file():
+    if run.report_path is None:
         return None
     return url_for("wsharness.report", run_id=run.id)
 
@@ -102,7 +102,8 @@ def view(environment: Any, wait_s: float = QUIT_WAIT_S) -> dict[str, Any]:
     results = last.results
     rows = [metric_row(name, metric["kind"], metric["count"], metric["errors"],
                        percentiles_us(metric)) for name, metric in results["metrics"].items()]
-    return {"state": "ended", "run": last.id, "source": str(last.results_path), "metrics": rows,
+    source = str(last.results_path) if last.results_path else None
+    return {"state": "ended", "run": last.id, "source": source, "metrics": rows,
             "close_codes": results["close_codes"], "errors": results["errors"],
             "report": report_url(last)}
 
@@ -151,7 +152,7 @@ def install(environment: Any) -> None:
 
     def last_report() -> ResponseReturnValue:
         last = FINISHED.last
-        if last is None or not last.report_path.is_file():
+        if last is None or last.report_path is None:
             return "no run has ended here yet\n", 404
         return redirect(url_for("wsharness.report", run_id=last.id))
 

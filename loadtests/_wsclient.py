@@ -6,11 +6,17 @@ and the closing handshake. Everything after the handshake goes through `Framing`
 messages, builds the frames sent, and passes control frames on to the protocol. This module
 is only the I/O around the two: one connection per greenlet, no background reader.
 
+Each operation that reads (the opening handshake, `recv`, the closing handshake) has one
+absolute deadline, set when it starts: pings, parts of frames and, while closing, data
+frames keep the reads going but never push the deadline back. Only one greenlet reads at a
+time: `close()` while another greenlet's `recv` is under way sends its close frame and ends
+that read with WsClosed instead of reading beside it.
+
 A ws:// connection owns a plain non-blocking socket and a gevent io watcher on its file
 descriptor. A read waits on that watcher; one watchdog greenlet per process expires reads
 past their deadline by cancelling the wait (a gevent.Timeout per read would cost more than
-the rest of a round trip). A wss:// connection reads through gevent's SSL socket, bounded by
-its timeout.
+the rest of a round trip). A wss:// connection reads through gevent's SSL socket with its
+timeout set to the time left before the deadline, and sends with it set to the send timeout.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import gevent
 import gevent.monkey
 import gevent.socket
 import gevent.ssl
+from gevent.exceptions import ConcurrentObjectUseError
 from websockets.client import ClientProtocol
 from websockets.exceptions import InvalidStatus
 from websockets.frames import CloseCode
@@ -94,7 +101,7 @@ class Connection:
         self._hub: Any = gevent.get_hub()
         self._readable: Any = None if tls else self._hub.loop.io(sock.fileno(), READ)
         self._deadline = 0.0  # of the read waiting on _readable, for the watchdog; 0 if none
-        self._timeout = timeout_s  # of the next read
+        self._reading = False  # a greenlet's recv or closing handshake is under way
         self._send_timeout = timeout_s  # of a wait for room to send
         self._protocol = protocol
         self._framing = Framing(max_size)
@@ -102,6 +109,7 @@ class Connection:
         self._failure = 0  # the close code this side failed the connection with, if it did
         self._head: bytes | None = b""  # response head so far; None once it went to the protocol
         self._messages: collections.deque[Message] = collections.deque()
+        self._deliver: Callable[[Message], None] = self._messages.append  # _drop once closing
         self._on_end = on_end  # told the close code, once, when the connection ends
         self._ended = False
 
@@ -147,7 +155,7 @@ class Connection:
             except OSError as exc:
                 sock.close()
                 raise ConnectFailed(f"TLS with {uri.host}:{uri.port}: {exc}") from None
-            sock.settimeout(timeout_s)  # bounds sendall on a full buffer, and reads
+            sock.settimeout(timeout_s)  # reset before each read and each send
         else:
             sock = _owned(sock)
         connection = cls(sock, protocol, tls=uri.secure, timeout_s=timeout_s,
@@ -155,16 +163,20 @@ class Connection:
         protocol.send_request(request)
         try:
             connection._flush()
-            connection._handshake()
+            connection._handshake(timeout_s)
         except BaseException:
             connection._release()
             raise
         return connection
 
-    def _handshake(self) -> None:
+    def _handshake(self, timeout_s: float) -> None:
         protocol = self._protocol
-        while protocol.state is State.CONNECTING and protocol.handshake_exc is None:
-            self._read_once()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._read_once(deadline)
+            if protocol.state is not State.CONNECTING or protocol.handshake_exc is not None:
+                break
+            _check(deadline)
         exc = protocol.handshake_exc
         if isinstance(exc, InvalidStatus):
             raise HandshakeRefused(exc.response.status_code)
@@ -197,6 +209,10 @@ class Connection:
 
     def _send(self, data: bytes) -> None:
         try:
+            if self._tls:  # a read set the timeout to its own time left: set the send's
+                self._raw.settimeout(self._send_timeout)
+                self._raw.sendall(data)
+                return
             try:
                 sent = self._raw.send(data)
             except BlockingIOError:
@@ -208,9 +224,6 @@ class Connection:
 
     def _send_rest(self, rest: memoryview) -> None:
         """Send what did not fit in the socket's buffer; OSError (TimeoutError) if it can't."""
-        if self._tls:
-            self._raw.sendall(rest)
-            return
         fd = self._raw.fileno()
         while rest:
             gevent.socket.wait_write(fd, timeout=self._send_timeout)
@@ -236,28 +249,33 @@ class Connection:
             return messages.popleft()
         if self._ended:
             raise WsClosed(self.close_code, "the connection is closed")
-        self._timeout = timeout_s
+        if self._reading:
+            if self._protocol.state is State.OPEN:
+                raise ConcurrentObjectUseError(
+                    "another greenlet is already receiving on this connection")
+            raise WsClosed(self.close_code, "the connection is closing")
+        deadline = time.monotonic() + timeout_s
         protocol = self._protocol
-        while not messages:
-            if protocol.state is State.CLOSED:
-                self._end()
-                raise WsClosed(self.close_code, protocol.close_reason or "")
-            self._read_once()
-        return messages.popleft()
+        self._reading = True
+        try:
+            while True:
+                if protocol.state is State.CLOSED:
+                    self._end()
+                    raise WsClosed(self.close_code, protocol.close_reason or "")
+                self._read_once(deadline)
+                if messages:
+                    return messages.popleft()
+                _check(deadline)  # only after bytes that completed no message: a ping, ...
+        finally:
+            self._reading = False
 
-    def _read_once(self) -> None:
+    def _read_once(self, deadline: float) -> None:
         if self._ended:  # its socket and watcher are gone: never wait on them
             raise WsClosed(self.close_code, "the connection is closed")
         if self._tls:
-            try:
-                self._raw.settimeout(self._timeout)
-                data = self._raw.recv(RECV_BYTES)
-            except TimeoutError:
-                raise WsTimeout("no message within the timeout") from None
-            except OSError:
-                data = b""
+            data = self._read_tls(deadline)
         else:
-            self._wait_readable()
+            self._wait_readable(deadline)
             try:
                 data = self._raw.recv(RECV_BYTES)
             except BlockingIOError:
@@ -277,6 +295,22 @@ class Connection:
             self._on_handshake_data(data)
         else:  # a refusal's body, or what follows a close frame or a failure: discarded there
             self._to_protocol(data)
+
+    def _read_tls(self, deadline: float) -> bytes:
+        """Read from the SSL socket with its timeout set to the time left; b"" at the end."""
+        left = deadline - time.monotonic()
+        if left <= 0:  # settimeout(0) would make the socket non-blocking
+            raise WsTimeout("no message within the timeout")
+        try:
+            self._raw.settimeout(left)
+            data: bytes = self._raw.recv(RECV_BYTES)
+        except TimeoutError:
+            raise WsTimeout("no message within the timeout") from None
+        except (OSError, ValueError):  # ValueError: gevent's, for a socket closed under it
+            if self._ended:  # by close() in another greenlet, during this read
+                raise WsClosed(self.close_code, "the connection is closed") from None
+            return b""
+        return data
 
     def _on_handshake_data(self, data: bytes) -> None:
         """Give the protocol the HTTP response head only; the frames after it go to _framing."""
@@ -301,7 +335,7 @@ class Connection:
     def _on_frames(self, data: bytes) -> None:
         for event in self._framing.receive_data(data):
             if isinstance(event, (str, bytes)):
-                self._messages.append(event)
+                self._deliver(event)
             elif not self._on_control(event):
                 return
 
@@ -326,9 +360,9 @@ class Connection:
         self._flush()
         protocol.events_received()  # control frames only: the protocol acted on them already
 
-    def _wait_readable(self) -> None:
+    def _wait_readable(self, deadline: float) -> None:
         """Wait until the socket is readable; the watchdog raises WsTimeout past the deadline."""
-        self._deadline = time.monotonic() + self._timeout
+        self._deadline = deadline
         reading = _WATCHDOG.reading
         reading.add(self)
         if not _WATCHDOG.running:
@@ -380,27 +414,39 @@ class Connection:
         """
         if self._ended:
             return self.close_code
+        deadline = time.monotonic() + timeout_s
         try:
-            self._close_handshake(code, timeout_s)
+            self._close_handshake(code, deadline)
         except gevent.GreenletExit:
             with contextlib.suppress(gevent.GreenletExit):
-                self._close_handshake(code, timeout_s)
+                self._close_handshake(code, deadline)
             raise
         finally:
             self._end()
         return self.close_code
 
-    def _close_handshake(self, code: int, timeout_s: float) -> None:
+    def _close_handshake(self, code: int, deadline: float) -> None:
+        """Send the close frame and read until the server's answer and the end of the stream.
+
+        Data messages that complete from here on are checked (a broken one still fails the
+        connection) but dropped: whoever closes has stopped receiving, and a server that
+        keeps sending instead of answering would fill the queue until the deadline.
+        """
         protocol = self._protocol
+        self._deliver = _drop
         try:
             if protocol.state is State.OPEN:
                 protocol.send_close(code)
                 self._flush()
-            if self._readable is not None and self._readable.active:
-                return  # another greenlet waits to read: _end() ends that read, no answer read
-            self._timeout = timeout_s
-            while protocol.state is not State.CLOSED:
-                self._read_once()
+            if self._reading:
+                return  # another greenlet is reading: _end() ends that read, no answer read
+            self._reading = True
+            try:
+                while protocol.state is not State.CLOSED:
+                    self._read_once(deadline)
+                    _check(deadline)
+            finally:
+                self._reading = False
         except WsError:
             pass
 
@@ -413,7 +459,9 @@ class Connection:
 
     def _release(self) -> None:
         """Close the watcher and the socket. A read that another greenlet has under way is
-        ended with WsClosed first, and the socket closed after it, never under its feet."""
+        ended with WsClosed first, and the socket closed after it, never under its feet
+        (over TLS gevent's close does that, with an OSError that _read_tls turns into
+        WsClosed)."""
         watcher, self._readable = self._readable, None
         if watcher is not None and watcher.active:
             self._hub.cancel_wait(watcher, WsClosed(self.close_code, "the connection is closed"),
@@ -425,14 +473,33 @@ class Connection:
         self._raw.close()
 
 
+def _check(deadline: float) -> None:
+    """Raise WsTimeout if deadline (time.monotonic()) has passed."""
+    if time.monotonic() >= deadline:
+        raise WsTimeout("no message within the timeout")
+
+
+def _drop(message: Message) -> None:
+    """Deliver a message to no one (one that completes after our close frame)."""
+
+
 @functools.cache
 def _tls_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
-    """One context per process and setting: loading the system's CAs takes milliseconds."""
-    del ca_file  # read by create_default_context; part of the cache key only
-    context: ssl.SSLContext = gevent.ssl.create_default_context()
-    if not verify:
+    """One context per process and setting: loading the system's CAs takes milliseconds.
+
+    gevent's SSLContext, whose sockets wait in the hub. Not gevent.ssl.create_default_context:
+    that is the standard library's function, and makes the standard library's blocking
+    sockets in a process that gevent did not patch (Locust's is patched, a test's is not).
+    """
+    del ca_file  # read by load_default_certs; part of the cache key only
+    context: ssl.SSLContext = gevent.ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    if verify:  # PROTOCOL_TLS_CLIENT checks the certificate and the host name
+        context.load_default_certs()
+    else:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    if keylog := os.environ.get("SSLKEYLOGFILE"):  # as create_default_context does
+        context.keylog_filename = keylog
     return context
 
 

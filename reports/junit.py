@@ -1,7 +1,10 @@
-"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module."""
+"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module, and the
+Autobahn catalogue's verdicts that the autobahn group records as test properties
+(`autobahn CASE` = `OK`, or `VERDICT: why`)."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,6 +16,9 @@ from reports.textfile import read_bytes
 Outcome = Literal["passed", "failed", "error", "skipped"]
 JUNIT_FILE = "conformance.xml"
 OUTCOME_OF_TAG: dict[str, Outcome] = {"failure": "failed", "error": "error", "skipped": "skipped"}
+AUTOBAHN_CASE = re.compile(r"autobahn (\d+(?:\.\d+)+)")  # a property naming one case
+AUTOBAHN_VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
+GROUP_PARAMETER = re.compile(r"group-\d+-?")
 
 
 class JUnitError(Exception):
@@ -39,9 +45,33 @@ class Group:
 
 
 @dataclass(frozen=True)
+class CaseVerdict:
+    """One Autobahn case's verdict against one target (the test's parameters less the group:
+    `wire-websockets-sansio`, `wire-url`)."""
+
+    target: str
+    case: str
+    verdict: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class Conformance:
     source: str
     cases: tuple[TestCase, ...]
+    autobahn: tuple[CaseVerdict, ...] = ()
+
+    @property
+    def autobahn_targets(self) -> list[str]:
+        return sorted({v.target for v in self.autobahn})
+
+    def autobahn_counts(self, target: str) -> dict[str, int]:
+        """How many cases got each verdict against target."""
+        counts = dict.fromkeys(AUTOBAHN_VERDICTS, 0)
+        for verdict in self.autobahn:
+            if verdict.target == target:
+                counts[verdict.verdict] = counts.get(verdict.verdict, 0) + 1
+        return counts
 
     @property
     def groups(self) -> list[Group]:
@@ -75,7 +105,8 @@ def load_junit(path: Path) -> Conformance:
         raise JUnitError(f"{path}: malformed XML: {exc}") from None
     if root.tag not in ("testsuites", "testsuite"):
         raise JUnitError(f"{path}: not JUnit XML (root element <{root.tag}>)")
-    return Conformance(str(path), tuple(_cases(root.iter("testcase"))))
+    elements = list(root.iter("testcase"))
+    return Conformance(str(path), tuple(_cases(elements)), tuple(_verdicts(elements)))
 
 
 def _cases(elements: Iterable[ET.Element]) -> Iterable[TestCase]:
@@ -94,3 +125,14 @@ def _cases(elements: Iterable[ET.Element]) -> Iterable[TestCase]:
 def _first_line(text: str) -> str:
     lines = text.strip().splitlines()
     return lines[0] if lines else ""
+
+
+def _verdicts(elements: Iterable[ET.Element]) -> Iterable[CaseVerdict]:
+    for element in elements:
+        name = element.get("name", "")
+        target = GROUP_PARAMETER.sub("", name.partition("[")[2].rstrip("]")) or name
+        for prop in element.iter("property"):
+            matched = AUTOBAHN_CASE.fullmatch(prop.get("name", ""))
+            if matched:
+                verdict, _, reason = (prop.get("value") or "").partition(": ")
+                yield CaseVerdict(target, matched.group(1), verdict.strip(), reason.strip())

@@ -14,7 +14,7 @@ h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; padding
 table { border-collapse: collapse; margin: .6em 0; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; text-align: right; }
 th:first-child, td:first-child, td.text { text-align: left; }
-#run-info td, #run-settings td, #conformance-failures td { text-align: left; }
+#run-info td, #run-settings td, #conformance-failures td, #autobahn-not-ok td { text-align: left; }
 #history-runs td { white-space: nowrap; }
 th { background: #f4f4f4; }
 .ok { color: #17692d; font-weight: 600; }

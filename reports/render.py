@@ -11,10 +11,11 @@ from websockets.frames import Close
 
 from reports import charts, page
 from reports.charts import Series
-from reports.junit import JUNIT_FILE, Conformance, load_junit
+from reports.junit import AUTOBAHN_VERDICTS, JUNIT_FILE, Conformance, load_junit
 from reports.measures import (
     error_share,
     percentile_curve,
+    ranked_counts,
     run_duration_s,
     throughput_per_s,
 )
@@ -153,8 +154,8 @@ def rtt_timeline_chart(results: Results) -> str:
 
 
 def close_and_error_charts(results: Results) -> list[str]:
-    codes = sorted(results["close_codes"].items(), key=lambda item: -item[1])
-    errors = sorted(results["errors"].items(), key=lambda item: -item[1])
+    codes = ranked_counts(results["close_codes"])
+    errors = ranked_counts(results["errors"])
     code_bars = [(close_code_label(code), n) for code, n in codes]
     return [
         charts.bar_chart("chart-close-codes", "Close codes", code_bars, value_label="closes",
@@ -193,6 +194,23 @@ def conformance_parts(conformance: Conformance | None) -> list[str]:
             ["group", "test", "outcome", "message"],
             [[c.group, c.name, c.outcome, c.message] for c in conformance.failures],
             table_id="conformance-failures"))
+    return parts + autobahn_parts(conformance)
+
+
+def autobahn_parts(conformance: Conformance) -> list[str]:
+    """The Autobahn catalogue's verdicts: counts per target, then every case not OK, why."""
+    targets = conformance.autobahn_targets
+    if not targets:
+        return []
+    rows = [[target, *(str(n) for n in conformance.autobahn_counts(target).values())]
+            for target in targets]
+    not_ok = [[v.target, v.case, v.verdict, v.reason] for v in conformance.autobahn
+              if v.verdict != "OK"]
+    parts = [page.paragraph("Autobahn|Testsuite catalogue (kosoku), verdicts per case:"),
+             page.table(["target", *AUTOBAHN_VERDICTS], rows, table_id="autobahn-verdicts")]
+    if not_ok:
+        parts.append(page.table(["target", "case", "verdict", "why"], not_ok,
+                                table_id="autobahn-not-ok"))
     return parts
 
 

@@ -65,6 +65,10 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
             ["group", "verdict", "passed", "failed", "errors", "skipped"],
             [[g.name, "pass" if g.ok else "**fail**", g.counts["passed"], g.counts["failed"],
               g.counts["error"], g.counts["skipped"]] for g in conformance.groups])
+        for target in conformance.autobahn_targets:
+            counts = conformance.autobahn_counts(target)
+            lines += ["", f"Autobahn catalogue, {cell(target)}: " + ", ".join(
+                f"{name} {n}" for name, n in counts.items() if n) + "."]
     return "\n".join(lines) + "\n"
 
 

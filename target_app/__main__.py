@@ -11,6 +11,7 @@ from wsharness.argtypes import positive_int
 from wsharness.bind import BindError, bind_listening
 from wsharness.handover import run
 from wsharness.serve import WS_IMPLS
+from wsharness.target import url_host
 
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
 PROG = "python -m target_app"
@@ -26,7 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "docs keeps them")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default %(default)s)")
-    parser.add_argument("--ws", choices=WS_IMPLS, default="websockets-sansio",
+    parser.add_argument("--ws", choices=WS_IMPLS, default=WS_IMPLS[0],
                         help="uvicorn's WebSocket implementation (default %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--broadcast", metavar="redis://HOST:PORT/N",
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     except BindError as exc:
         raise SystemExit(f"{PROG}: error: {exc}") from None
     port = sock.getsockname()[1]
-    shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"wsharness reference app ({args.variant}) at http://{shown_host}:{port}/", flush=True)
+    print(f"wsharness reference app ({args.variant}) at http://{url_host(args.host)}:{port}/",
+          flush=True)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     run(VARIANTS[args.variant], sock, ws=args.ws, workers=args.workers,

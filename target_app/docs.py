@@ -20,6 +20,7 @@ from fastapi import (
 from fastapi.responses import HTMLResponse
 
 from target_app.pages import DOCS_SOCKET_ORIGIN, chat_page, echo_page, items_page
+from target_app.raw import raw_messages, send_unchanged
 
 app = FastAPI(title="wsharness reference app (docs variant)")
 
@@ -107,3 +108,11 @@ async def websocket_chat_endpoint(websocket: WebSocket, client_id: int) -> None:
     except WebSocketDisconnect:
         manager.disconnect(websocket)
         await manager.broadcast(f"Client #{client_id} left the chat")
+
+
+@app.websocket("/raw")
+async def websocket_raw_endpoint(websocket: WebSocket) -> None:
+    """The probe endpoint, not in the documentation: every message back unchanged."""
+    await websocket.accept()
+    async for message in raw_messages(websocket):
+        await send_unchanged(websocket, message)

@@ -22,6 +22,7 @@ from target_app.messages import UnsupportedData, close_quietly, text_messages
 from target_app.metrics import CONTENT_TYPE_LATEST, TRAFFIC, exposition, register_room
 from target_app.origins import OriginPolicy
 from target_app.pages import LOCATION_SOCKET_ORIGIN, chat_page, echo_page, items_page
+from target_app.raw import raw_messages, send_unchanged
 
 UNSUPPORTED_DATA = status.WS_1003_UNSUPPORTED_DATA
 
@@ -124,6 +125,23 @@ async def websocket_chat_endpoint(websocket: WebSocket, client_id: int) -> None:
         await close_quietly(websocket, UNSUPPORTED_DATA)
     finally:
         TRAFFIC.open_connections["chat"] -= 1
+
+
+@app.websocket("/raw")
+async def websocket_raw_endpoint(websocket: WebSocket) -> None:
+    """The probe endpoint: every message back unchanged (see target_app.raw)."""
+    await websocket.accept()
+    received, sent = TRAFFIC.messages_in, TRAFFIC.messages_out
+    TRAFFIC.open_connections["raw"] += 1
+    try:
+        async for message in raw_messages(websocket):
+            received["raw"] += 1
+            await send_unchanged(websocket, message)
+            sent["raw"] += 1
+    except WebSocketDisconnect:
+        pass
+    finally:
+        TRAFFIC.open_connections["raw"] -= 1
 
 
 async def counted(messages: AsyncIterator[str], endpoint: str) -> AsyncIterator[str]:

@@ -15,7 +15,7 @@ the chat room is read through `RoomGauges`. Nothing is computed until a scrape, 
 
 plus prometheus_client's process_* (resident memory, open fds, CPU), python_gc_* and
 python_info. Endpoint labels: `echo` (/ws), `items` (/items/{item_id}/ws), `chat`
-(/ws/{client_id}). Each process (each uvicorn worker) counts its own traffic.
+(/ws/{client_id}), `raw` (/raw). Each process (each uvicorn worker) counts its own traffic.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-ENDPOINTS = ("echo", "items", "chat")
+ENDPOINTS = ("echo", "items", "chat", "raw")
 EVICTION_REASONS = ("stalled", "unsupported_data")  # always shown, 0 until it happens
 
 __all__ = ["CONTENT_TYPE_LATEST", "REGISTRY", "TRAFFIC", "RoomGauges", "Traffic",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import os
 import sys
 from collections.abc import AsyncIterator, Coroutine, Generator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect, status
 
 from target_app.messages import close_quietly
+from wsharness.argtypes import from_env, positive_int
 from wsharness.stall import DEFAULT_STALL_S, stall_s
 
 SEND_BUFFER_ENV = "WSHARNESS_SEND_BUFFER"
@@ -39,8 +39,7 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
-        return cls(int(os.environ.get(SEND_BUFFER_ENV, DEFAULT_SEND_BUFFER_BYTES)),
-                   stall_s())
+        return cls(from_env(SEND_BUFFER_ENV, positive_int, DEFAULT_SEND_BUFFER_BYTES), stall_s())
 
 
 class Started:

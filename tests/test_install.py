@@ -26,6 +26,8 @@ USER_APP = REPO / "tests" / "conformance" / "broken_apps.py"
 INSTALL_TIMEOUT_S = 900.0
 RUN_TIMEOUT_S = 300.0
 MACHINE_PIP_WARNING = "WARNING: Location "
+NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
+                                    ".*_cache", ".hypothesis", "runs")
 
 pytestmark = [pytest.mark.install, pytest.mark.timeout(int(INSTALL_TIMEOUT_S + 3 * RUN_TIMEOUT_S))]
 
@@ -52,9 +54,11 @@ def warnings(output: str) -> list[str]:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The bin directory of a fresh venv holding the wheel built from this checkout."""
     root = tmp_path_factory.mktemp("install")
-    wheels = root / "wheels"
+    wheels, source = root / "wheels", root / "source"
+    shutil.copytree(REPO, source, ignore=NOT_SOURCE)  # setuptools builds in place: not here
     build = run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                 "--wheel-dir", str(wheels), str(REPO)], cwd=root, timeout_s=INSTALL_TIMEOUT_S)
+                 "--wheel-dir", str(wheels), str(source)], cwd=root,
+                timeout_s=INSTALL_TIMEOUT_S)
     assert warnings(build) == []
     venv.create(root / "venv", with_pip=True)
     bin_dir = root / "venv" / "bin"

@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import socket
 
+MAX_PORT = 65535
+
 
 class BindError(Exception):
     """The address cannot be bound (one-line message)."""
@@ -17,11 +19,14 @@ def bind_listening(host: str, port: int) -> socket.socket:
     Made from getaddrinfo's family, type and protocol: asyncio sets TCP_NODELAY only on the
     connections of a socket that says it is TCP, and small WebSocket frames must not wait.
     """
+    if not 0 <= port <= MAX_PORT:
+        raise BindError(f"{port} is not a port number (0-{MAX_PORT})")
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM)[0]
-    except socket.gaierror as exc:
-        raise BindError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name idna refuses
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a valid host name"
+        raise BindError(f"cannot resolve host {host!r}: {reason}") from None
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -24,7 +24,9 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from wsharness.serve import STARTUP_TIMEOUT_S, WS_IMPLS
+from wsharness.argtypes import positive_int
+from wsharness.serve import STARTUP_S, WS_IMPLS
+from wsharness.timeouts import scaled
 
 
 class ReadyMultiprocess(Multiprocess):
@@ -37,7 +39,7 @@ class ReadyMultiprocess(Multiprocess):
 
     def init_processes(self) -> None:
         super().init_processes()
-        if all(process.wait_until_ready(STARTUP_TIMEOUT_S, self.should_exit)
+        if all(process.wait_until_ready(scaled(STARTUP_S), self.should_exit)
                for process in self.processes):
             self.ready()
         # else: the supervisor's loop sees the worker fail and stops, as uvicorn does
@@ -78,7 +80,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("app", metavar="MODULE:ATTR")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--ws", choices=WS_IMPLS, default=WS_IMPLS[0])
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=positive_int, default=1)
     parser.add_argument("--log-level", default=None)
     parser.add_argument("--options", type=json.loads, default={})
     parser.add_argument("--ready-fd", type=int, default=None)

@@ -23,11 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wsharness.bind import BindError, bind_listening
+from wsharness.target import url_host
 from wsharness.tied import tied_command
 from wsharness.timeouts import scaled
 
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
-STARTUP_TIMEOUT_S = scaled(20.0)
+STARTUP_S = 20.0  # before WSHARNESS_TIMEOUT_SCALE, which is read only when a server starts
 UvicornOption = str | int | float | bool  # a uvicorn.Config keyword's value, as JSON carries it
 
 
@@ -43,11 +44,11 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{url_host(self.host)}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        return f"ws://{url_host(self.host)}:{self.port}"
 
 
 def wait_until_listening(host: str, port: int, timeout_s: float,
@@ -117,9 +118,9 @@ def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int = 0
                 if told is not None:  # the server holds the only write end: it ends with it
                     os.close(told)
         try:
-            wait_until_listening(host, port, STARTUP_TIMEOUT_S, process)
+            wait_until_listening(host, port, scaled(STARTUP_S), process)
             if ready is not None:
-                wait_until_ready(ready, STARTUP_TIMEOUT_S, process)
+                wait_until_ready(ready, scaled(STARTUP_S), process)
             yield Server(host, port, process)
         finally:
             stop(process)

@@ -32,8 +32,13 @@ def ws_base(url: str, option: str) -> str:
             f"{option} {url!r}: expected http://, https://, ws:// or wss:// and a host name")
     if parts.username is not None or parts.query or parts.fragment:
         raise TargetError(f"{option} {url!r}: no user name, query or fragment, please")
-    hostname = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    hostname = url_host(parts.hostname)
     return f"{scheme}://{hostname}:{port or DEFAULT_PORTS[scheme]}{parts.path.rstrip('/')}"
+
+
+def url_host(hostname: str) -> str:
+    """hostname as a URL writes it: an IPv6 address in brackets."""
+    return f"[{hostname}]" if ":" in hostname else hostname
 
 
 def check_answers(base: str, option: str, timeout_s: float = REACH_TIMEOUT_S) -> None:
@@ -42,8 +47,9 @@ def check_answers(base: str, option: str, timeout_s: float = REACH_TIMEOUT_S) ->
     host, port = parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80)
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
-    except OSError as exc:
-        reason = exc.strerror or str(exc) or type(exc).__name__
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name the idna codec refuses
+        reason = ((exc.strerror if isinstance(exc, OSError) else "not a valid host name")
+                  or str(exc) or type(exc).__name__)
         raise TargetError(f"{option}: {host}:{port} does not answer ({reason})") from None
 
 

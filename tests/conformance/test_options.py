@@ -75,6 +75,6 @@ def test_a_stall_limit_that_is_not_positive_is_a_usage_error() -> None:
 
 def test_a_timeout_scale_that_is_not_a_positive_number_is_one_line() -> None:
     result = run_suite(timeout_scale="0")
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "wsharness: WSHARNESS_TIMEOUT_SCALE: expected a finite number above 0, got '0'"]
+    assert result.returncode == USAGE_ERROR
+    assert_one_clear_line(result.stderr, "WSHARNESS_TIMEOUT_SCALE",
+                          "expected a finite number above 0, got '0'")

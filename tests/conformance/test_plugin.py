@@ -3,6 +3,7 @@ that do not collect the suite alone (no target demanded, Hypothesis settings unt
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,5 +39,14 @@ def test_the_suites_markers_are_known_everywhere(tmp_path: Path) -> None:
                              "--strict-markers", "-m", "contract"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120,
                             check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_a_bad_timeout_scale_does_not_stop_a_run_of_other_tests(tmp_path: Path) -> None:
+    (tmp_path / "test_mine.py").write_text("def test_mine():\n    pass\n")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            check=False, env={**os.environ, "WSHARNESS_TIMEOUT_SCALE": "0"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout

@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from locust.argument_parser import LocustArgumentParser
 
-from loadtests._options import DEFAULT_MESSAGE_RATE, SHAPES, Settings, add_arguments
+from loadtests._options import DEFAULT_MESSAGE_RATE, PAYLOADS, SHAPES, Settings, add_arguments
 
 BAD_VALUES = [  # (option, value, what the error says)
     ("--message-size", "0", "expected a whole number of at least 1"),
@@ -42,7 +42,7 @@ def rates_allowed_with(think_time: float) -> st.SearchStrategy[float]:
 valid_settings = finite.flatmap(lambda think_time: st.builds(
     Settings,
     message_size=st.integers(1, 10**6), think_time=st.just(think_time),
-    message_rate=rates_allowed_with(think_time),
+    message_rate=rates_allowed_with(think_time), payload=st.sampled_from(("", *PAYLOADS)),
     chat_room_size=st.integers(1, 100), bad_credentials=st.floats(0, 1),
     ws_timeout=finite.filter(lambda value: value > 0), max_messages=st.integers(1, 10**9),
     shape=st.sampled_from(("", *SHAPES)), report_dir=text, target_app=text,
@@ -115,6 +115,11 @@ def test_think_time_replaces_the_default_rate_and_another_rate_with_it_is_an_err
 def test_an_unknown_shape_from_the_web_ui_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^--shape: unknown shape 'wave'"):
         Settings.from_options(argparse.Namespace(shape="wave"))
+
+
+def test_an_unknown_payload_from_the_web_ui_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"^--payload: unknown payload 'xml'"):
+        Settings.from_options(argparse.Namespace(payload="xml"))
 
 
 def test_worker_snapshots_are_a_command_line_option_only() -> None:

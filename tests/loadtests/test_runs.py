@@ -314,14 +314,14 @@ def test_a_report_dir_that_cannot_be_made_is_one_line_and_a_failure(tmp_path: Pa
     assert "Traceback" not in done.stderr
 
 
-def test_results_the_report_dir_no_longer_takes_go_to_a_temporary_one(tmp_path: Path) -> None:
-    """The report dir turns into a file during the run: the measurements are not lost."""
-    report_dir = tmp_path / "runs"
+def run_whose_report_dir_turns_into_a_file(report_dir: Path,
+                                           temporary: Path) -> tuple[int, str, str]:
+    """A run whose report dir becomes a file once it has started: exit code, stdout, stderr."""
     process = subprocess.Popen(
         locust_command("--headless", "--report-dir", str(report_dir), "-u", "1", "-r", "1",
                        "-t", "3s", "EchoUser"),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)})
+        env={**os.environ, "TMPDIR": str(temporary)})
     assert process.stderr is not None
     for line in process.stderr:  # the run has started once the target is served
         if "wsharness: serving" in line:
@@ -329,10 +329,32 @@ def test_results_the_report_dir_no_longer_takes_go_to_a_temporary_one(tmp_path: 
     report_dir.rmdir()
     report_dir.write_text("in the way")
     stdout, stderr = process.communicate(timeout=RUN_TIMEOUT_S)
-    assert process.returncode == 1, stderr[-3000:]
+    return process.returncode, stdout, stderr
+
+
+def test_results_the_report_dir_no_longer_takes_go_to_a_temporary_one(tmp_path: Path) -> None:
+    """The report dir turns into a file during the run: the measurements are not lost."""
+    report_dir = tmp_path / "runs"
+    code, stdout, stderr = run_whose_report_dir_turns_into_a_file(report_dir, tmp_path)
+    assert code == 1, stderr[-3000:]
     fallback = tmp_path / "wsharness-runs"
     assert f"results not written to {report_dir}/" in stderr
     assert f"wsharness: results.json: {fallback}/" in stdout
     assert "Traceback" not in stderr
     results = load_results(only_run_dir(fallback))
     assert results["metrics"]["rtt /ws"]["count"] > 0
+
+
+def test_results_no_directory_takes_are_still_shown_on_the_console(tmp_path: Path) -> None:
+    """Neither the report dir nor the temporary one takes the results: the µs table is
+    printed all the same, and the run exits with 1."""
+    report_dir, temporary = tmp_path / "runs", tmp_path / "tmp"
+    temporary.mkdir()
+    (temporary / "wsharness-runs").write_text("in the way")
+    code, stdout, stderr = run_whose_report_dir_turns_into_a_file(report_dir, temporary)
+    assert code == 1, stderr[-3000:]
+    assert "results not written to" in stderr
+    assert "wsharness: results.json:" not in stdout
+    assert "latencies in µs" in stdout
+    assert "rtt /ws" in stdout
+    assert "Traceback" not in stderr

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import gevent
 import pytest
 import trustme
 
-from loadtests._wsclient import ConnectFailed, Connection
+from loadtests._wsclient import ConnectFailed, Connection, WsClosed
 from tests.loadtests.running import results_of, run_locust
 from wsharness.serve import serve
 
@@ -59,6 +60,31 @@ def test_an_untrusted_certificate_fails_the_connect_in_one_line(tls_server: TlsS
 
 def test_verification_can_be_turned_off(tls_server: TlsServer) -> None:
     assert _echo(tls_server.ws_url, verify_tls=False) == "Message text was: over TLS"
+
+
+def test_a_read_waits_in_the_hub_not_blocking_the_process(tls_server: TlsServer) -> None:
+    """gevent's SSL socket even here, where gevent patched nothing."""
+    connection = Connection.open(tls_server.ws_url + "/ws", timeout_s=TIMEOUT_S,
+                                 verify_tls=False)
+    reader = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the reader waits for a message: other greenlets run meanwhile
+    assert not reader.ready()  # not a blocking read that ran to its timeout
+    connection.send_text("meanwhile")
+    assert reader.get(timeout=TIMEOUT_S) == "Message text was: meanwhile"
+    assert connection.close() == 1000
+
+
+def test_closing_while_another_greenlet_reads_ends_that_read(tls_server: TlsServer) -> None:
+    """Not a second read of the SSL socket beside the first (gevent's
+    ConcurrentObjectUseError): the close frame goes out and the reader ends with WsClosed."""
+    connection = Connection.open(tls_server.ws_url + "/ws", timeout_s=TIMEOUT_S,
+                                 verify_tls=False)
+    reader = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the reader waits for a message
+    code = connection.close()
+    with pytest.raises(WsClosed) as closed:
+        reader.get(timeout=TIMEOUT_S)
+    assert closed.value.code == code == connection.close_code
 
 
 def test_a_run_against_an_https_host(tls_server: TlsServer, tmp_path: Path,

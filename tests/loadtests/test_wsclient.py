@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import gevent
 import pytest
-from websockets.frames import Close, CloseCode, Opcode
+from gevent.exceptions import ConcurrentObjectUseError
+from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.sync.server import ServerConnection, serve
 
 from loadtests._wsclient import (
@@ -21,18 +24,25 @@ from loadtests._wsclient import (
     WsClosed,
     WsTimeout,
 )
-from tests.loadtests.raw_server import Peer, raw_server
+from tests.loadtests.raw_server import Peer, raw_server, server_tls
 from tests.loadtests.server_frames import MASK, raw_frame, server_frame
 from wsharness.serve import Server
 from wsharness.serve import serve as serve_app
 
 TIMEOUT_S = 5.0
+SERVER_GIVES_UP_S = 2 * TIMEOUT_S  # a scripted server's own end, for a client that never ends
 
 
 @pytest.fixture(scope="module")
 def app() -> Iterator[Server]:
     with serve_app() as server:
         yield server
+
+
+@pytest.fixture(params=["ws", "wss"])
+def tls(request: pytest.FixtureRequest) -> ssl.SSLContext | None:
+    """A raw server's transport: None for ws://, a server context for wss://."""
+    return server_tls() if request.param == "wss" else None
 
 
 @contextlib.contextmanager
@@ -137,6 +147,17 @@ def test_closing_while_another_greenlet_reads_ends_that_read(app: Server) -> Non
     assert closed.value.code == code == connection.close_code
 
 
+def test_a_second_greenlet_receiving_at_once_is_refused(app: Server) -> None:
+    connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
+    first = gevent.spawn(connection.recv, TIMEOUT_S)
+    gevent.idle()  # the first waits for a message
+    with pytest.raises(ConcurrentObjectUseError):
+        connection.recv(TIMEOUT_S)
+    connection.send_text("one reader")
+    assert first.get(timeout=TIMEOUT_S) == "Message text was: one reader"
+    assert connection.close() == CloseCode.NORMAL_CLOSURE
+
+
 def test_a_silent_server_times_out(app: Server) -> None:
     connection = Connection.open(app.ws_url + "/ws", timeout_s=TIMEOUT_S)
     with pytest.raises(WsTimeout):
@@ -195,6 +216,19 @@ class CloseOnCue:
         peer.flush()
 
 
+def test_receiving_while_another_greenlet_closes_is_closed() -> None:
+    server = CloseOnCue()
+    with raw_server(server) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S)
+        closing = gevent.spawn(connection.close)
+        gevent.idle()  # closing sends its close frame and waits for the answer
+        assert server.close_came.wait(TIMEOUT_S)
+        with pytest.raises(WsClosed, match="closing"):
+            connection.recv(TIMEOUT_S)
+        server.answer.set()
+        assert closing.get(timeout=TIMEOUT_S) == CloseCode.NORMAL_CLOSURE
+
+
 def test_a_kill_during_the_close_handshake_still_ends_it_normally() -> None:
     server = CloseOnCue()
     with raw_server(server) as url:
@@ -226,15 +260,17 @@ def _sends_around_our_close(before: bytes, after: bytes) -> Callable[[Peer], Non
     return script
 
 
-def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_reassembled() -> None:
+def test_5_5_1_a_message_the_server_finishes_after_our_close_frame_is_no_error() -> None:
+    """Its last fragment continues the message (no 1002 for a continuation with nothing to
+    continue), and the message, complete after our close frame, goes to no one."""
     script = _sends_around_our_close(BEFORE + FIRST_FRAGMENT, server_frame(Opcode.CONT, b"ment"))
     with raw_server(script) as url:
         connection = Connection.open(url, timeout_s=TIMEOUT_S)
         assert connection.recv(TIMEOUT_S) == "before"
         assert connection.close() == CloseCode.NORMAL_CLOSURE
-        assert connection.recv(TIMEOUT_S) == "fragment"  # received while closing, kept
-        with pytest.raises(WsClosed):
+        with pytest.raises(WsClosed) as closed:
             connection.recv(TIMEOUT_S)
+        assert closed.value.code == CloseCode.NORMAL_CLOSURE
 
 
 @pytest.mark.parametrize(("before", "after"), [
@@ -278,3 +314,97 @@ def test_a_broken_frame_fails_the_connection_and_the_server_hears_the_code(
         assert closed.value.code == code
         assert connection.close() == code
     assert [close.code for close in heard] == [code]
+
+
+def _pings_every(interval_s: float, pongs: list[Frame]) -> Callable[[Peer], None]:
+    """Pings every interval_s (until SERVER_GIVES_UP_S) and sends nothing else; keeps the
+    pongs that come back; answers the close frame."""
+    ping = server_frame(Opcode.PING, b"still there?")
+
+    def script(peer: Peer) -> None:
+        now = time.monotonic()
+        next_ping, stop = now, now + SERVER_GIVES_UP_S
+        while peer.protocol.close_rcvd is None:
+            if next_ping <= now < stop:
+                peer.send(ping)
+                next_ping = now + interval_s
+            events = peer.receive_for(next_ping - now if now < stop else TIMEOUT_S)
+            pongs.extend(event for event in events
+                         if isinstance(event, Frame) and event.opcode is Opcode.PONG)
+            now = time.monotonic()
+        peer.flush()
+    return script
+
+
+def test_pings_do_not_put_off_a_receive_timeout(tls: ssl.SSLContext | None) -> None:
+    pongs: list[Frame] = []
+    with raw_server(_pings_every(0.2, pongs), tls=tls) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S, verify_tls=False)
+        receiving = gevent.spawn(connection.recv, 1.0)
+        try:
+            receiving.join(TIMEOUT_S)
+        finally:
+            receiving.kill()
+            code = connection.close()
+        assert isinstance(receiving.exception, WsTimeout)
+        assert code == CloseCode.NORMAL_CLOSURE
+    assert len(pongs) >= 2  # pings came (and were answered) while the receive waited
+
+
+def _keeps_sending(after_close: list[int]) -> Callable[[Peer], None]:
+    """Sends text messages, ten every 10 ms, and never answers the close frame: until the
+    client closes the TCP connection (or SERVER_GIVES_UP_S). Counts the messages sent once
+    the close frame had come."""
+    burst = server_frame(Opcode.TEXT, b"news " * 20) * 10
+
+    def script(peer: Peer) -> None:
+        stop = time.monotonic() + SERVER_GIVES_UP_S
+        with contextlib.suppress(OSError):  # the client closed the connection
+            while time.monotonic() < stop:
+                peer.send(burst)
+                if peer.protocol.close_rcvd is not None:
+                    after_close.append(10)
+                peer.receive_for(0.01)
+    return script
+
+
+def test_a_server_that_keeps_sending_and_never_answers_our_close(
+        tls: ssl.SSLContext | None) -> None:
+    """close() ends at its timeout with 1006, and keeps none of what came meanwhile."""
+    after_close: list[int] = []
+    with raw_server(_keeps_sending(after_close), tls=tls) as url:
+        connection = Connection.open(url, timeout_s=TIMEOUT_S, verify_tls=False)
+        assert connection.recv(TIMEOUT_S) == "news " * 20
+        queued = list(connection._messages)  # received before close(): kept for recv
+        closing = gevent.spawn(connection.close, timeout_s=1.0)
+        try:
+            closing.join(TIMEOUT_S)
+        finally:
+            closing.kill(block=False)  # the old client's close would swallow a blocking kill
+        assert closing.value == CloseCode.ABNORMAL_CLOSURE
+        assert list(connection._messages) == queued
+    assert sum(after_close) >= 20  # it kept sending after our close frame came
+
+
+def _sends_a_message_then_stops_reading(done: threading.Event) -> Callable[[Peer], None]:
+    def script(peer: Peer) -> None:
+        peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)  # no autotuning
+        peer.send(server_frame(Opcode.TEXT, b"hello"))
+        done.wait(SERVER_GIVES_UP_S)
+    return script
+
+
+def test_a_send_that_cannot_finish_fails_at_the_send_timeout_not_a_read_s(
+        tls: ssl.SSLContext | None) -> None:
+    done = threading.Event()
+    with raw_server(_sends_a_message_then_stops_reading(done), tls=tls) as url:
+        connection = Connection.open(url, timeout_s=1.0, verify_tls=False)
+        try:
+            assert connection.recv(60.0) == "hello"  # a read with a long timeout of its own
+            sending = gevent.spawn(connection.send_binary, bytes(16 * 2**20))
+            sending.join(TIMEOUT_S)
+            sending.kill(block=False)
+            assert isinstance(sending.exception, WsClosed)
+        finally:
+            done.set()  # the server goes: the close frame is not sent, the close is quick
+            connection.close()

@@ -65,7 +65,7 @@ def wait_for(server: Server, expected: Samples) -> Samples:
 
 def quiet(server: Server) -> Samples:
     """The counts once no connection is open and the room is empty."""
-    return wait_for(server, {**{key(OPEN, endpoint=e): 0 for e in ("echo", "items", "chat")},
+    return wait_for(server, {**{key(OPEN, endpoint=e): 0 for e in ("echo", "items", "chat", "raw")},
                              MEMBERS: 0})
 
 
@@ -107,6 +107,20 @@ def test_echo_counts(server: Server) -> None:
                           key(RECEIVED, **echo): before[key(RECEIVED, **echo)] + 5,
                           key(SENT, **echo): before[key(SENT, **echo)] + 5})
     wait_for(server, {key(OPEN, **echo): 0})
+
+
+def test_raw_counts(server: Server) -> None:
+    before = quiet(server)
+    raw = {"endpoint": "raw"}
+    with open_socket(f"{server.ws_url}/raw") as ws:
+        wait_for(server, {key(OPEN, **raw): 1})
+        for message in ("text", b"\x00binary"):
+            ws.send(message)
+            assert ws.recv(TIMEOUT_S) == message
+        wait_for(server, {key(OPEN, **raw): 1,
+                          key(RECEIVED, **raw): before[key(RECEIVED, **raw)] + 2,
+                          key(SENT, **raw): before[key(SENT, **raw)] + 2})
+    wait_for(server, {key(OPEN, **raw): 0})
 
 
 def test_items_counts_every_reply(server: Server) -> None:

@@ -37,3 +37,14 @@ def test_a_host_that_does_not_resolve_is_one_line() -> None:
     with pytest.raises(BindError, match=r"^cannot resolve host 'no\.such\.host\.invalid': "):
         bind_listening("no.such.host.invalid", 0)
 
+
+
+@pytest.mark.parametrize(("host", "port", "message"), [
+    ("127.0.0.1", 70000, "70000 is not a port number"),
+    ("127.0.0.1", -1, "-1 is not a port number"),
+    (f"{'a' * 70}.example", 0, "not a valid host name"),
+])
+def test_a_port_out_of_range_or_a_name_idna_refuses_is_one_line(host: str, port: int,
+                                                                   message: str) -> None:
+    with pytest.raises(BindError, match=message):
+        bind_listening(host, port)

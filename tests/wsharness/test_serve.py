@@ -16,7 +16,7 @@ import pytest
 from websockets.sync.client import connect
 
 from tests.workers import holder, worker_pids
-from wsharness.serve import STARTUP_TIMEOUT_S, LaunchError, Server, serve
+from wsharness.serve import STARTUP_S, LaunchError, Server, serve
 from wsharness.timeouts import scaled
 
 TIMEOUT_S = scaled(5.0)
@@ -47,8 +47,8 @@ def test_the_server_stops_when_its_starter_dies(death: signal.Signals) -> None:
         server_pid = int(starter.stdout.readline())
         assert not _gone(server_pid)
         starter.send_signal(death)
-        starter.wait(STARTUP_TIMEOUT_S)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        starter.wait(scaled(STARTUP_S))
+    deadline = time.monotonic() + scaled(STARTUP_S)
     while not _gone(server_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(server_pid)

@@ -64,3 +64,9 @@ def test_a_port_nobody_listens_on_does_not_answer(option: str) -> None:
 ])
 def test_loopback_names_and_addresses(hostname: str, loopback: bool) -> None:
     assert is_loopback(hostname) is loopback
+
+
+def test_a_host_name_the_idna_codec_refuses_is_one_line() -> None:
+    base = ws_base(f"http://{'a' * 70}.example:8000", "--host")
+    with pytest.raises(TargetError, match=r"--host: .* does not answer \(not a valid host name\)"):
+        check_answers(base, "--host")
