@@ -1,4 +1,5 @@
-"""`python -m target_app`: serve the reference app with uvicorn and print its URL."""
+"""`python -m target_app`: serve the reference app with uvicorn (or another server: --server)
+and print its URL."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import os
 import sys
 
 from target_app.broadcast import BROADCAST_ENV, BroadcastError, check_answers, parse_broadcast_url
+from wsharness import servers
 from wsharness.argtypes import positive_int
 from wsharness.bind import BindError, bind_listening
 from wsharness.handover import run
-from wsharness.serve import WS_IMPLS
+from wsharness.servers import DEFAULT_SERVER, SERVERS, WS_IMPLS, ServerError
 from wsharness.target import url_host
 
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
@@ -21,14 +23,17 @@ UVICORN_BACKLOG = 2048
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Serve the reference FastAPI WebSocket app with uvicorn.")
+        description="Serve the reference FastAPI WebSocket app with uvicorn or another server.")
     parser.add_argument("--variant", choices=sorted(VARIANTS), default="hardened",
                         help="hardened (default) fixes the documented code's defects; "
                              "docs keeps them")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
     parser.add_argument("--port", type=int, default=8000, help="port to bind (default %(default)s)")
-    parser.add_argument("--ws", choices=WS_IMPLS, default=WS_IMPLS[0],
-                        help="uvicorn's WebSocket implementation (default %(default)s)")
+    parser.add_argument("--server", choices=SERVERS, default=DEFAULT_SERVER,
+                        help="the ASGI server (default %(default)s; the others: pip install "
+                             f"'wsharness[{servers.EXTRA}]')")
+    parser.add_argument("--ws", choices=WS_IMPLS, default=None,
+                        help=f"uvicorn's WebSocket implementation (default {WS_IMPLS[0]})")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--broadcast", metavar="redis://HOST:PORT/N",
                         help="relay the chat room through this Redis (pub/sub), so that it spans "
@@ -68,6 +73,12 @@ def check_broadcast(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    options: dict[str, servers.UvicornOption] = {"backlog": args.backlog}
+    try:
+        kind = servers.check_request(args.server, host=args.host, ws=args.ws,
+                                     workers=args.workers, options=options)
+    except ServerError as exc:
+        raise SystemExit(f"{PROG}: error: {exc}") from None
     warning = check_broadcast(args)
     try:  # bound now, so a busy port is one line, not a uvicorn traceback
         sock = bind_listening(args.host, args.port)
@@ -78,8 +89,19 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    run(VARIANTS[args.variant], sock, ws=args.ws, workers=args.workers,
-        options={"backlog": args.backlog})
+    if args.server == "uvicorn":
+        run(VARIANTS[args.variant], sock, ws=args.ws or WS_IMPLS[0], workers=args.workers,
+            options=options)
+        return
+    if not kind.listens_itself:
+        sock.listen(args.backlog)
+    sock.set_inheritable(True)
+    command = servers.command(args.server, VARIANTS[args.variant], fd=sock.fileno(),
+                              host=args.host, port=port, ws=None, workers=args.workers,
+                              log_level="info", options=options)
+    if not kind.adopts_socket:
+        sock.close()  # it binds the port itself
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":

@@ -1,39 +1,38 @@
-"""Serve an ASGI app with uvicorn in a subprocess on loopback, for tests and runs.
+"""Serve an ASGI app in a subprocess on loopback, for tests and runs, with uvicorn or another
+server (wsharness.servers).
 
 The listening socket is bound here first (wsharness.bind) and handed to the server
-(wsharness.handover), so the port is known and held before the server starts; the server
-is tied to this process (wsharness.tied) and stopped at the end of the `with` block. With
-several workers the block begins once every worker serves, so that connections spread over
-them from the start.
+(wsharness.handover for uvicorn), so the port is known and held before the server starts;
+Granian, which cannot adopt a socket, gets the free port instead. The server is tied to this
+process (wsharness.tied) and stopped at the end of the `with` block. With several uvicorn
+workers the block begins once every worker serves, so that connections spread over them from
+the start; other servers' blocks begin once the first one answers.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import select
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from wsharness import servers
 from wsharness.bind import BindError, bind_listening
+from wsharness.servers import DEFAULT_SERVER, WS_IMPLS, LaunchError, UvicornOption
 from wsharness.target import url_host
 from wsharness.tied import tied_command
 from wsharness.timeouts import scaled
 
-WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
+__all__ = ["STARTUP_S", "WS_IMPLS", "LaunchError", "Server", "UvicornOption", "interrupt", "serve",
+           "stop", "wait_until_answering", "wait_until_listening", "wait_until_ready"]
 STARTUP_S = 20.0  # before WSHARNESS_TIMEOUT_SCALE, which is read only when a server starts
-UvicornOption = str | int | float | bool  # a uvicorn.Config keyword's value, as JSON carries it
-
-
-class LaunchError(RuntimeError):
-    """The server did not start (one-line message)."""
+ANSWER_PROBE = b"GET / HTTP/1.1\r\nHost: wsharness\r\nConnection: close\r\n\r\n"
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,13 @@ class Server:
     host: str
     port: int
     process: subprocess.Popen[bytes]
+    name: str = DEFAULT_SERVER  # which server (wsharness.servers.SERVERS)
+    ws: str | None = None  # uvicorn's WebSocket implementation; None for other servers
+
+    @property
+    def label(self) -> str:
+        """`uvicorn-websockets-sansio`, `hypercorn`, ..."""
+        return servers.label(self.name, self.ws)
 
     @property
     def url(self) -> str:
@@ -63,6 +69,23 @@ def wait_until_listening(host: str, port: int, timeout_s: float,
     raise LaunchError(f"nothing listens on {host}:{port} after {timeout_s:.0f}s")
 
 
+def wait_until_answering(host: str, port: int, timeout_s: float,
+                         process: subprocess.Popen[bytes]) -> None:
+    """Wait for a first byte of an answer to an HTTP request: a socket handed over listening
+    takes connections before the server reads them."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LaunchError(f"server exited with code {process.returncode} before answering")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), 0.5) as probe:
+            probe.settimeout(0.5)
+            probe.sendall(ANSWER_PROBE)
+            if probe.recv(1):
+                return
+        time.sleep(0.05)
+    raise LaunchError(f"nothing answers on {host}:{port} after {timeout_s:.0f}s")
+
+
 def wait_until_ready(ready: int, timeout_s: float,
                      process: subprocess.Popen[bytes]) -> None:
     """Wait for the line the server writes to the pipe `ready` once all its workers serve."""
@@ -81,20 +104,27 @@ def uvicorn_command(app: str, *, fd: int, ws: str, workers: int, log_level: str,
                     options: Mapping[str, UvicornOption], ready_fd: int | None = None) -> list[str]:
     """uvicorn on the bound socket fd, stopped by the kernel if this process dies without
     stopping it (`tied`); with ready_fd, it writes a line there once every worker serves."""
-    ready = ["--ready-fd", str(ready_fd)] if ready_fd is not None else []
-    return tied_command([sys.executable, "-m", "wsharness.handover", app, "--fd", str(fd),
-                         "--ws", ws, "--workers", str(workers), "--log-level", log_level,
-                         "--options", json.dumps(dict(options)), *ready])
+    return tied_command(servers.command(
+        "uvicorn", app, fd=fd, host="", port=0, ws=ws, workers=workers, log_level=log_level,
+        options=options, ready_fd=ready_fd))
 
 
 @contextlib.contextmanager
-def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int = 0,
-          ws: str = WS_IMPLS[0], workers: int = 1,
+def serve(app: str = "target_app:app", *, server: str = DEFAULT_SERVER, host: str = "127.0.0.1",
+          port: int = 0, ws: str | None = None, workers: int = 1,
           options: Mapping[str, UvicornOption] | None = None, log_path: Path | None = None,
           cwd: Path | None = None, env: dict[str, str] | None = None,
           log_level: str = "warning") -> Iterator[Server]:
-    """Run uvicorn on APP until the block ends, on host:port (port 0: any free port); options
-    are further uvicorn.Config keywords; its output goes to log_path (or is discarded)."""
+    """Run APP under `server` (wsharness.servers.SERVERS) until the block ends, on host:port
+    (port 0: any free port); ws is uvicorn's WebSocket implementation (None: its default; other
+    servers take none); options are uvicorn.Config keywords, which other servers translate or
+    refuse (wsharness.servers.Unsupported); its output goes to log_path (or is discarded).
+
+    A server that is not installed, or cannot serve as asked, raises a ServerError (a
+    LaunchError) with one line before anything starts."""
+    options = dict(options or {})
+    kind = servers.check_request(server, host=host, ws=ws, workers=workers, options=options)
+    ws = (ws or WS_IMPLS[0]) if server == "uvicorn" else None
     env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
         p for p in (str(cwd or Path.cwd()), os.environ.get("PYTHONPATH", "")) if p)}
     with contextlib.ExitStack() as stack:
@@ -103,35 +133,53 @@ def serve(app: str = "target_app:app", *, host: str = "127.0.0.1", port: int = 0
             sock = bind_listening(host, port)
         except BindError as exc:
             raise LaunchError(str(exc)) from None
-        ready, told = os.pipe() if workers > 1 else (None, None)
+        ready, told = os.pipe() if workers > 1 and server == "uvicorn" else (None, None)
         if ready is not None:
             stack.callback(os.close, ready)
         with sock:  # the server holds the only copy once it runs: the port ends with it
             port = sock.getsockname()[1]
+            if not kind.adopts_socket:
+                sock.close()  # it binds the port itself, a moment from now
+            elif not kind.listens_itself:
+                sock.listen(servers.daphne_backlog(options))
             try:
                 process = subprocess.Popen(
-                    uvicorn_command(app, fd=sock.fileno(), ws=ws, workers=workers,
-                                    log_level=log_level, options=options or {}, ready_fd=told),
-                    pass_fds=(sock.fileno(), *([] if told is None else [told])), stdout=log,
+                    tied_command(servers.command(
+                        server, app, fd=sock.fileno(), host=host, port=port, ws=ws,
+                        workers=workers, log_level=log_level, options=options, ready_fd=told)),
+                    pass_fds=((sock.fileno(),) if kind.adopts_socket else ())
+                    + (() if told is None else (told,)), stdout=log,
                     stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
             finally:
                 if told is not None:  # the server holds the only write end: it ends with it
                     os.close(told)
         try:
-            wait_until_listening(host, port, scaled(STARTUP_S), process)
+            if kind.listens_itself:
+                wait_until_listening(host, port, scaled(STARTUP_S), process)
+            else:
+                wait_until_answering(host, port, scaled(STARTUP_S), process)
             if ready is not None:
                 wait_until_ready(ready, scaled(STARTUP_S), process)
-            yield Server(host, port, process)
+            yield Server(host, port, process, server, ws)
         finally:
-            stop(process)
+            stop(process, group=kind.interrupt_group)
 
 
-def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+def interrupt(process: subprocess.Popen[bytes], *, group: bool = True) -> None:
+    """SIGINT, as Ctrl-C sends it: to the server's process group, or to its main process only
+    (group=False: wsharness.servers.ServerKind.interrupt_group)."""
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
+
+
+def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0, *, group: bool = True) -> None:
     """Stop a server like Ctrl-C does, then harder if it lingers."""
     if process.poll() is not None:
         return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
+    interrupt(process, group=group)
     try:
         process.wait(grace_s)
     except subprocess.TimeoutExpired:

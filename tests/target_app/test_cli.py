@@ -8,9 +8,11 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
+from tests.absent import python_without
 from tests.target_app.wire import TIMEOUT_S, open_socket, receive_text
 from wsharness.serve import stop, wait_until_listening
 
@@ -62,6 +64,26 @@ def test_two_workers_serve() -> None:
                 assert receive_text(ws) == "Message text was: w"
 
 
+@pytest.mark.parametrize("server", ["hypercorn", "granian", "daphne"])
+def test_another_server_serves(server: str) -> None:
+    with target_app_process("--port", "0", "--server", server) as proc:
+        port = announced_port(proc, "hardened")
+        wait_until_listening("127.0.0.1", port, TIMEOUT_S, proc)
+        with open_socket(f"ws://127.0.0.1:{port}/ws") as ws:
+            ws.send(server)
+            assert receive_text(ws) == f"Message text was: {server}"
+
+
+def test_a_server_that_is_not_installed_is_one_line(tmp_path: Path) -> None:
+    python, env = python_without(tmp_path / "site", "granian")
+    result = subprocess.run([*python, "-m", "target_app", "--server", "granian"],
+                            capture_output=True, text=True, env=env, timeout=TIMEOUT_S * 4,
+                            check=False)
+    assert (result.returncode, result.stderr) == (1, "python -m target_app: error: granian is "
+                                                  "not installed: pip install "
+                                                  "'wsharness[servers]'\n")
+
+
 def run_and_fail(*args: str) -> tuple[int, list[str]]:
     result = subprocess.run([sys.executable, "-m", "target_app", *args], capture_output=True,
                             text=True, timeout=TIMEOUT_S * 4, check=False)
@@ -80,6 +102,9 @@ def test_port_in_use_is_one_line(busy_port: int) -> None:
     (["--port", "70000"], "--port 70000 is not a port number"),
     (["--workers", "0"], "--workers must be at least 1"),
     (["--ws", "tornado"], "invalid choice: 'tornado'"),
+    (["--server", "tornado"], "invalid choice: 'tornado'"),
+    (["--server", "daphne", "--workers", "2"], "daphne serves from one process"),
+    (["--server", "granian", "--ws", "wsproto"], "--ws wsproto picks uvicorn's"),
     (["--host", "no.such.host.invalid"], "cannot resolve host"),
 ])
 def test_bad_options_are_one_line(args: list[str], message: str) -> None:

@@ -1,0 +1,185 @@
+"""The ASGI servers an app can be served with (uvicorn, Hypercorn, Granian, Daphne), and how
+each one is started: its command line, whether it adopts a socket bound before it starts, and
+its equivalents of uvicorn.Config's keywords.
+
+Options are spoken in uvicorn's words (`ws_max_size`, `ws_ping_interval`, ...), the harness's
+one vocabulary; each server translates those it has an equivalent of, and an option it lacks is
+refused with a line naming the server (`Unsupported`), never dropped. The servers other than
+uvicorn are an optional extra (`pip install 'wsharness[servers]'`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+
+SERVERS = ("uvicorn", "hypercorn", "granian", "daphne")
+DEFAULT_SERVER = SERVERS[0]
+WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")  # uvicorn's WebSocket implementations
+EXTRA = "servers"
+UvicornOption = str | int | float | bool  # a uvicorn.Config keyword's value, as JSON carries it
+
+
+class LaunchError(RuntimeError):
+    """The server did not start (one-line message)."""
+
+
+class ServerError(LaunchError):
+    """The server cannot serve as asked: it is not installed, or lacks an option."""
+
+
+class NotInstalled(ServerError):
+    pass
+
+
+class Unsupported(ServerError):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerKind:
+    """One server: its package, whether it takes the bound socket, its keywords for uvicorn's."""
+
+    name: str
+    module: str  # importable when installed
+    distribution: str  # its version comes from here
+    adopts_socket: bool  # else it binds a port itself
+    listens_itself: bool  # else the socket is handed over listening already
+    many_workers: bool
+    options: Mapping[str, str]  # uvicorn.Config keyword -> this server's setting
+    interrupt_group: bool = True  # Ctrl-C reaches its whole process group, workers too
+
+
+KINDS = {
+    "uvicorn": ServerKind("uvicorn", "uvicorn", "uvicorn", adopts_socket=True,
+                          listens_itself=True, many_workers=True, options={}),
+    "hypercorn": ServerKind(
+        "hypercorn", "hypercorn", "hypercorn", adopts_socket=True, listens_itself=True,
+        many_workers=True, options={
+            "ws_max_size": "websocket_max_message_size",
+            "ws_ping_interval": "websocket_ping_interval",
+            "timeout_graceful_shutdown": "graceful_timeout",
+            "backlog": "backlog",
+            "ssl_keyfile": "keyfile",
+            "ssl_certfile": "certfile",
+        }),
+    "granian": ServerKind(
+        "granian", "granian", "granian", adopts_socket=False, listens_itself=True,
+        many_workers=True, options={
+            "timeout_graceful_shutdown": "--workers-kill-timeout",
+            "backlog": "--backlog",
+            "ssl_keyfile": "--ssl-keyfile",
+            "ssl_certfile": "--ssl-certificate",
+        }, interrupt_group=False),  # its workers, interrupted too, never finish stopping
+    "daphne": ServerKind(
+        "daphne", "daphne", "daphne", adopts_socket=True, listens_itself=False,
+        many_workers=False, options={
+            "ws_max_size": "--websocket-max-message-size",
+            "ws_ping_interval": "--ping-interval",
+            "ws_ping_timeout": "--ping-timeout",
+            "backlog": "backlog",  # the handed-over socket's own listen backlog
+        }),
+}
+DAPHNE_VERBOSITY = {"debug": 2, "trace": 2, "info": 1}  # any other level: 0 (warnings)
+DEFAULT_BACKLOG = 2048  # uvicorn's, for the socket handed to daphne listening
+
+
+def kind(name: str) -> ServerKind:
+    """The server called name; ServerError naming the choices otherwise."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise ServerError(f"unknown server {name!r} (one of {', '.join(SERVERS)})") from None
+
+
+def require(name: str) -> ServerKind:
+    """The server, installed; NotInstalled with the line to install it otherwise."""
+    server = kind(name)
+    if importlib.util.find_spec(server.module) is None:
+        raise NotInstalled(f"{name} is not installed: pip install 'wsharness[{EXTRA}]'")
+    return server
+
+
+def server_version(name: str) -> str:
+    try:
+        return version(kind(name).distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def label(name: str, ws: str | None = None) -> str:
+    """How a run names what served it: `uvicorn-wsproto`, `hypercorn`."""
+    return f"{name}-{ws or WS_IMPLS[0]}" if name == "uvicorn" else name
+
+
+def describe(name: str, ws: str | None = None) -> str:
+    """The server with its version: `uvicorn 0.54.0 --ws wsproto`, `granian 2.8.9`."""
+    shown = f"{name} {server_version(name)}"
+    return f"{shown} --ws {ws or WS_IMPLS[0]}" if name == "uvicorn" else shown
+
+
+def supports(name: str, option: str) -> bool:
+    """Whether the server has an equivalent of this uvicorn.Config keyword."""
+    return name == "uvicorn" or option in kind(name).options
+
+
+def lacking(name: str, options: Mapping[str, UvicornOption]) -> list[str]:
+    return [option for option in options if not supports(name, option)]
+
+
+def check_request(name: str, *, host: str, ws: str | None, workers: int,
+                  options: Mapping[str, UvicornOption]) -> ServerKind:
+    """The server, if it is installed and can serve as asked; ServerError otherwise."""
+    server = require(name)
+    if ws is not None and name != "uvicorn":
+        raise Unsupported(f"{name} has one WebSocket implementation of its own: --ws {ws} "
+                          "picks uvicorn's")
+    if ws is not None and ws not in WS_IMPLS:
+        raise ServerError(f"unknown uvicorn WebSocket implementation {ws!r} "
+                          f"(one of {', '.join(WS_IMPLS)})")
+    if name == "daphne" and ":" in host:
+        raise Unsupported(f"daphne adopts IPv4 sockets only (its --fd): serve it on an IPv4 "
+                          f"address, not {host}")
+    if workers > 1 and not server.many_workers:
+        raise Unsupported(f"{name} serves from one process: {workers} workers are not available")
+    if missing := lacking(name, options):
+        raise Unsupported(f"{name} has no equivalent of uvicorn's {', '.join(missing)}")
+    return server
+
+
+def command(name: str, app: str, *, fd: int, host: str, port: int, ws: str | None,
+            workers: int, log_level: str, options: Mapping[str, UvicornOption],
+            ready_fd: int | None = None) -> list[str]:
+    """The server's command line, on the bound socket fd (or host:port for a server that binds
+    itself). Only uvicorn writes a line to ready_fd once every worker serves."""
+    if name == "uvicorn":
+        ready = ["--ready-fd", str(ready_fd)] if ready_fd is not None else []
+        return [sys.executable, "-m", "wsharness.handover", app, "--fd", str(fd),
+                "--ws", ws or WS_IMPLS[0], "--workers", str(workers), "--log-level", log_level,
+                "--options", json.dumps(dict(options)), *ready]
+    server = kind(name)
+    translated = {server.options[key]: value for key, value in options.items()}
+    if name == "hypercorn":
+        return [sys.executable, "-m", "wsharness.hypercorn_handover", app, "--fd", str(fd),
+                "--workers", str(workers), "--log-level", log_level,
+                "--options", json.dumps(translated)]
+    if name == "granian":
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", host,
+                "--port", str(port), "--workers", str(workers), "--log-level", log_level,
+                *flags(translated), app]
+    translated.pop("backlog", None)  # daphne: given to listen() before the handover
+    verbosity = DAPHNE_VERBOSITY.get(log_level, 0)
+    return [sys.executable, "-m", "daphne", "--fd", str(fd), "-v", str(verbosity),
+            *flags(translated), app]
+
+
+def flags(options: Mapping[str, UvicornOption]) -> list[str]:
+    return [part for flag, value in options.items() for part in (flag, str(value))]
+
+
+def daphne_backlog(options: Mapping[str, UvicornOption]) -> int:
+    return int(options.get("backlog", DEFAULT_BACKLOG))
