@@ -16,6 +16,7 @@ from wsharness.argtypes import (
     positive_int,
     share,
 )
+from wsharness.servers import DEFAULT_SERVER, EXTRA, SERVERS
 
 SHAPES = ("ramp", "step", "spike", "soak")
 PAYLOADS = ("text", "binary", "json")  # what EchoUser sends to /raw with --payload
@@ -61,6 +62,10 @@ def add_arguments(parser: Any) -> None:
     group.add_argument("--target-app", default="target_app:app", metavar="MODULE:ATTR",
                        help="The ASGI app served on loopback when no --host is given "
                             "(default target_app:app).")
+    group.add_argument("--target-server", choices=SERVERS, default=DEFAULT_SERVER,
+                       help="The ASGI server that serves --target-app when no --host is given "
+                            f"(default {DEFAULT_SERVER}; the others: pip install "
+                            f"'wsharness[{EXTRA}]').")
     group.add_argument("--max-connecting", type=non_negative_int,
                        default=DEFAULT_MAX_CONNECTING, metavar="N",
                        help="Connections each process opens at once at most (TCP connect and "
@@ -108,6 +113,7 @@ class Settings:
     shape: str = ""
     report_dir: str = DEFAULT_REPORT_DIR
     target_app: str = "target_app:app"
+    target_server: str = DEFAULT_SERVER
     max_connecting: int = DEFAULT_MAX_CONNECTING
     source_addresses: str = ""
     worker_snapshots: bool = False
@@ -139,6 +145,9 @@ class Settings:
         if self.payload and self.payload not in PAYLOADS:
             raise ValueError(f"--payload: unknown payload {self.payload!r} "
                              f"(one of {', '.join(PAYLOADS)})")
+        if self.target_server not in SERVERS:
+            raise ValueError(f"--target-server: unknown server {self.target_server!r} "
+                             f"(one of {', '.join(SERVERS)})")
         if self.shape and self.shape not in SHAPES:
             raise ValueError(f"--shape: unknown shape {self.shape!r} (one of {', '.join(SHAPES)})")
 

@@ -29,7 +29,8 @@ def iso_utc(unix_s: float) -> str:
 def build_results(*, run_id: str, started_s: float, ended_s: float, target: str, users: int,
                   repo: Path, settings: dict[str, Any], merged: Merged,
                   users_by_second: dict[int, int],
-                  lost_workers: list[LostWorker] | None = None) -> Results:
+                  lost_workers: list[LostWorker] | None = None,
+                  server: str | None = None) -> Results:
     metrics = {
         name: metric_from_histogram(cast(MetricKind, merged.kinds[name]), histogram,
                                     merged.metric_errors[name])
@@ -38,6 +39,8 @@ def build_results(*, run_id: str, started_s: float, ended_s: float, target: str,
     run = RunInfo(id=run_id, started_at=iso_utc(started_s), ended_at=iso_utc(ended_s),
                   target=target, users=users, locust_version=locust.__version__,
                   git_rev=git_rev(repo), settings=settings)
+    if server is not None:
+        run["server"] = server
     results = Results(schema=SCHEMA, run=run, metrics=metrics,
                       close_codes=dict(sorted(merged.close_codes.items())),
                       errors=dict(sorted(merged.errors.items())),

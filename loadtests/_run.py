@@ -39,6 +39,7 @@ from loadtests._shapes import make_shape
 from loadtests._target import HOST_OPTION, REPO_ROOT, EmbeddedTarget
 from loadtests._wsclient import warm_up
 from reports.results import LostWorker, Results, write_results
+from wsharness.servers import describe
 from wsharness.target import TargetError, check_answers, ws_base
 
 COLLECT = "wsharness_collect"
@@ -121,10 +122,10 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
         if environment.host:
             check_answers(ws_base(environment.host, HOST_OPTION), HOST_OPTION)
         else:
-            PROCESS.embedded = EmbeddedTarget(settings.target_app)
+            PROCESS.embedded = EmbeddedTarget(settings.target_app, settings.target_server)
             environment.host = PROCESS.embedded.start().url
-            logger.info("wsharness: serving %s at %s for this run", settings.target_app,
-                        environment.host)
+            logger.info("wsharness: serving %s with %s at %s for this run", settings.target_app,
+                        describe(settings.target_server), environment.host)
     except TargetError as exc:
         die(str(exc), runner)
     if settings.shape:
@@ -345,6 +346,8 @@ def _finish(environment: Any, run: Run, merged: Merged, ended_s: float,
     results = build_results(run_id=run.id, started_s=run.started_s, ended_s=ended_s,
                             target=run.target, users=max(run.users_by_second.values(), default=0),
                             repo=REPO_ROOT, settings=settings, merged=merged,
+                            server=describe(run.settings.target_server) if PROCESS.embedded
+                            else None,
                             users_by_second=run.users_by_second, lost_workers=lost)
     path = _write(environment, run.dir, results)
     if path is not None:

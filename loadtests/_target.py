@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from loadtests._wsclient import Connection, WsError
 from wsharness.serve import LaunchError, Server, serve
+from wsharness.servers import DEFAULT_SERVER, ServerError
 from wsharness.target import TargetError, is_loopback
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,10 +31,12 @@ def check_allowed(url: str, named_base: str) -> None:
 
 
 class EmbeddedTarget:
-    """The reference app in a uvicorn subprocess on a free loopback port, for one Locust process."""
+    """The reference app in a server's subprocess (uvicorn by default) on a free loopback port,
+    for one Locust process."""
 
-    def __init__(self, app: str) -> None:
+    def __init__(self, app: str, server: str = DEFAULT_SERVER) -> None:
         self.app = app
+        self.server_name = server
         self._stack = contextlib.ExitStack()
         self.server: Server | None = None
         self.log_path = Path(tempfile.gettempdir()) / f"wsharness-target-{id(self)}.log"
@@ -41,7 +44,9 @@ class EmbeddedTarget:
     def start(self) -> Server:
         try:
             self.server = self._stack.enter_context(
-                serve(self.app, cwd=REPO_ROOT, log_path=self.log_path))
+                serve(self.app, server=self.server_name, cwd=REPO_ROOT, log_path=self.log_path))
+        except ServerError as exc:
+            raise TargetError(f"--target-server {exc}") from None
         except LaunchError as exc:
             raise TargetError(f"embedded target {self.app} did not start: {exc} "
                               f"(log: {self.log_path})") from None

@@ -73,6 +73,7 @@ def _subtitle(results: Results) -> str:
     duration = run_duration_s(results)
     parts = [
         f"target {run.get('target', '?')}",
+        f"server {run['server']}" if "server" in run else "",
         f"{run.get('users', '?')} users",
         f"{duration:.1f} s" if duration else "",
         f"peak {peak[1]} open connections" if (peak := peak_connections(results)) else "",

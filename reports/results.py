@@ -3,7 +3,7 @@
 `reports` owns this format; load runs write it, everything in `reports` reads only it.
 Histograms hold microseconds (1 us to 10 min, 3 significant digits). Fields added to
 schema 1 after its first readers are optional (`lost_workers`, a timeline point's
-`connections`): files without them still load.
+`connections`, the run's `server`): files without them still load.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class RunInfo(TypedDict, total=False):
     started_at: str
     ended_at: str
     target: str
+    server: str  # what served an embedded target: `granian 2.8.9`, `uvicorn 0.54.0 --ws wsproto`
     users: int
     locust_version: str
     git_rev: str

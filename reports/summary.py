@@ -31,6 +31,7 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
         "",
         " · ".join([
             f"target {cell(run.get('target', '?'))}",
+            *([f"server {cell(run['server'])}"] if "server" in run else []),
             f"{cell(run.get('users', '?'))} users",
             f"{duration:.1f} s" if duration else "duration unknown",
             f"git `{cell(run.get('git_rev', '?'))}`",
