@@ -3,15 +3,15 @@
 A `--url` target is told its limits by options (defaults: uvicorn's). With `--app` the suite
 serves the app itself and passes it the size limit; a check that stops a server, reads its
 log, needs other settings (short pings) or may leave it broken (a room with a dead member) gets
-a uvicorn of its own, serving the same app with the same WebSocket implementation.
+a server of its own, serving the same app with the same server (and uvicorn's WebSocket
+implementation). A check that needs a setting the server has no equivalent of is skipped, with
+the reason naming the server.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import os
-import signal
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 
 from conformance.targets import WireTarget, app_option
-from wsharness.serve import LaunchError, UvicornOption, serve
+from wsharness import servers
+from wsharness.serve import LaunchError, UvicornOption, interrupt, serve
+from wsharness.servers import Unsupported
 from wsharness.stall import STALL_ENV
 
 UVICORN_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # uvicorn's --ws-max-size default
@@ -86,6 +88,12 @@ class Limits:
         """What every --app server is told: the size limit."""
         return {"ws_max_size": self.max_message_bytes}
 
+    def server_options(self, server: str) -> dict[str, UvicornOption]:
+        """uvicorn_options, less those the server has no equivalent of (the checks that need
+        them are skipped: skip_unless_told)."""
+        return {key: value for key, value in self.uvicorn_options().items()
+                if servers.supports(server, key)}
+
     def uvicorn_ping_options(self) -> dict[str, UvicornOption]:
         return {"ws_ping_interval": self.ping_interval_s, "ws_ping_timeout": self.ping_timeout_s}
 
@@ -97,11 +105,11 @@ class OwnServer:
     target: WireTarget
     log_path: Path
     process: subprocess.Popen[bytes]
+    interrupt_group: bool = True
 
     def begin_shutdown(self) -> None:
         """Ask for a graceful shutdown, as Ctrl-C does (SIGINT), without waiting for it."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGINT)
+        interrupt(self.process, group=self.interrupt_group)
 
     def wait_stopped(self, timeout_s: float) -> bool:
         """Whether the server exited within timeout_s."""
@@ -126,34 +134,49 @@ def limits(request: pytest.FixtureRequest) -> Limits:
                               is None)
 
 
+def skip_unless_told(wire: WireTarget, *options: str) -> None:
+    """Skip a check that needs these uvicorn.Config settings where the suite serves --app with a
+    server that has no equivalent of them (it cannot be told the limit the check tests)."""
+    if wire.server is None:
+        return
+    if missing := [option for option in options if not servers.supports(wire.server, option)]:
+        pytest.skip(f"{servers.describe(wire.server)} has no equivalent of uvicorn's "
+                    f"{', '.join(missing)}: the suite cannot set what this check tests")
+
+
 @contextlib.contextmanager
-def serve_own(config: pytest.Config, impl: str, limits: Limits, log_path: Path,
+def serve_own(config: pytest.Config, wire: WireTarget, limits: Limits, log_path: Path,
               options: Mapping[str, UvicornOption]) -> Iterator[OwnServer]:
-    """--app served with the impl, the size limit, the stall limit and the workers of the
-    shared server."""
+    """--app served with the server (and ws impl) of `wire`, the size limit, the stall limit
+    and the workers of the shared server."""
     app = app_option(config)
+    assert wire.server is not None, "a server of the suite's own serves --app"
     try:
-        with serve(app, ws=impl, cwd=Path.cwd(), log_path=log_path,
+        with serve(app, server=wire.server, ws=wire.ws, cwd=Path.cwd(), log_path=log_path,
                    workers=config.getoption("--workers"),
                    env={STALL_ENV: str(config.getoption("--stall-s"))},
-                   options={**limits.uvicorn_options(), **options}) as server:
-            yield OwnServer(WireTarget(server.ws_url, impl), log_path, server.process)
+                   options={**limits.server_options(wire.server), **options}) as server:
+            yield OwnServer(WireTarget(server.ws_url, wire.label, wire.server, wire.ws),
+                            log_path, server.process,
+                            servers.kind(wire.server).interrupt_group)
+    except Unsupported as exc:
+        pytest.skip(f"{servers.describe(wire.server, wire.ws)}: {exc}")
     except LaunchError as exc:
-        pytest.fail(f"cannot serve {app} with --ws {impl}: {exc} (log: {log_path})",
-                    pytrace=False)
+        pytest.fail(f"cannot serve {app} with {servers.describe(wire.server, wire.ws)}: {exc} "
+                    f"(log: {log_path})", pytrace=False)
 
 
 @pytest.fixture
 def own_server(request: pytest.FixtureRequest, wire: WireTarget, limits: Limits,
                tmp_path: Path) -> ServeOwn:
     """A server of this check's own, `with own_server(**uvicorn_options) as server:`, serving
-    --app with the WebSocket implementation of `wire`. Skipped under --url."""
+    --app with the server of `wire`. Skipped under --url, and where the server has no
+    equivalent of an option."""
     if wire.label == "url":
         pytest.skip(NEEDS_OWN_SERVER)
 
     def start(**options: UvicornOption) -> AbstractContextManager[OwnServer]:
-        return serve_own(request.config, wire.label, limits,
-                         tmp_path / f"uvicorn-{wire.label}.log", options)
+        return serve_own(request.config, wire, limits, tmp_path / f"{wire.label}.log", options)
 
     return start
 
@@ -169,8 +192,8 @@ def own_server_or_url(request: pytest.FixtureRequest, wire: WireTarget, limits: 
         if wire.label == "url":
             yield wire
             return
-        with serve_own(request.config, wire.label, limits,
-                       tmp_path / f"uvicorn-{wire.label}.log", options) as server:
+        with serve_own(request.config, wire, limits, tmp_path / f"{wire.label}.log",
+                       options) as server:
             yield server.target
 
     return start

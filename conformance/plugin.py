@@ -1,8 +1,9 @@
-"""The suite as a pytest plugin (entry point `wsharness`): its targets (--app, --url,
+"""The suite as a pytest plugin (entry point `wsharness`): its targets (--app, --url, --server,
 --ws-impl, --stall-s), Hypothesis profiles and fixtures, wherever the package is installed.
 
-Every test checks either on the wire (a real uvicorn on a free loopback port, or --url) or
-in-process (Starlette's TestClient); its test id and its `checked` user property say which.
+Every test checks either on the wire (a real server on a free loopback port, or --url) or
+in-process (Starlette's TestClient); its test id and its `checked` user property say which,
+and on the wire which server (`wire-uvicorn-websockets-sansio`, `wire-hypercorn`, `wire-url`).
 The plugin is loaded by every pytest run in an environment that has wsharness, so it acts
 only on runs that collect the suite.
 """
@@ -30,7 +31,8 @@ from conformance.hardening_target import (  # noqa: F401 (fixtures)
 from conformance.hardening_target import add_options as add_hardening_options
 from conformance.hardening_target import check_options as check_hardening_options
 from conformance.targets import APP_INI, WireTarget, app_option, load_app
-from wsharness.serve import WS_IMPLS
+from wsharness import servers
+from wsharness.servers import DEFAULT_SERVER, SERVERS, WS_IMPLS, ServerError
 from wsharness.stall import DEFAULT_STALL_S, STALL_ENV
 from wsharness.target import TargetError, check_answers, ws_base
 from wsharness.timeouts import TimeoutScaleError, scaled, timeout_scale
@@ -67,6 +69,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--url", default=None, metavar="URL",
                     help="check a server already running at http://host:port or ws://host:port"
                     " instead (in-process checks are skipped)")
+    group.addoption("--server", default=None, choices=[*SERVERS, "all"],
+                    help="the ASGI server serving --app; all: each in turn, uvicorn with the "
+                    f"--ws-impl given (default {DEFAULT_SERVER}; the others: pip install "
+                    f"'wsharness[{servers.EXTRA}]')")
     group.addoption("--ws-impl", default=WS_IMPLS[0], choices=[*WS_IMPLS, "all"],
                     help="uvicorn WebSocket implementation serving --app; all: each in turn "
                     f"(default {WS_IMPLS[0]})")
@@ -132,6 +138,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not 0 < config.getoption("--stall-s") < math.inf:
         raise pytest.UsageError(f"--stall-s {config.getoption('--stall-s')}: expected seconds > 0")
     check_hardening_options(config)
+    check_servers(config)
     try:
         if config.getoption("--url"):
             base = ws_base(config.getoption("--url"), "--url")
@@ -142,6 +149,32 @@ def pytest_configure(config: pytest.Config) -> None:
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
     raise_open_file_limit()
+
+
+def check_servers(config: pytest.Config) -> None:
+    """--server goes with --app, and every server it names can serve as asked (installed; the
+    workers): a usage error of one line otherwise."""
+    if config.getoption("--url") and config.getoption("--server") is not None:
+        raise pytest.UsageError("--server picks the server the suite starts for --app: a --url "
+                                "target is already running")
+    if config.getoption("--url"):
+        return
+    for server in {server for server, _ in wire_servers(config)}:
+        try:
+            servers.check_request(server, host="127.0.0.1", ws=None,
+                                  workers=config.getoption("--workers"), options={})
+        except ServerError as exc:
+            raise pytest.UsageError(f"--server {server}: {exc}") from None
+
+
+def wire_servers(config: pytest.Config) -> list[tuple[str, str | None]]:
+    """The (server, uvicorn ws impl) pairs serving --app: --server, and for uvicorn --ws-impl."""
+    chosen = config.getoption("--server") or DEFAULT_SERVER
+    impls = list(WS_IMPLS) if config.getoption("--ws-impl") == "all" else [
+        config.getoption("--ws-impl")]
+    names = list(SERVERS) if chosen == "all" else [chosen]
+    return [(name, impl) for name in names
+            for impl in (impls if name == "uvicorn" else [None])]
 
 
 def collects_the_suite(config: pytest.Config) -> bool:
@@ -173,11 +206,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not metafunc.definition.path.is_relative_to(SUITE_DIR):
         return
     if "wire" in metafunc.fixturenames:
-        impls = ["url"] if WIRE_BASE in config.stash else (
-            list(WS_IMPLS) if config.getoption("--ws-impl") == "all"
-            else [config.getoption("--ws-impl")])
-        metafunc.parametrize("wire", impls, indirect=True, scope="session",
-                             ids=[f"wire-{impl}" for impl in impls])
+        targets = [("url", None)] if WIRE_BASE in config.stash else wire_servers(config)
+        metafunc.parametrize("wire", targets, indirect=True, scope="session",
+                             ids=[f"wire-{wire_label(*target)}" for target in targets])
     if "in_process" in metafunc.fixturenames:
         metafunc.parametrize("in_process", ["in-process"], indirect=True, scope="session")
 
@@ -196,18 +227,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.user_properties.append(("checked", "in-process"))
 
 
+def wire_label(server: str, ws: str | None) -> str:
+    return "url" if server == "url" else servers.label(server, ws)
+
+
 @pytest.fixture(scope="session")
 def wire(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
          limits: Limits) -> Iterator[WireTarget]:  # noqa: F811 (the fixture)
-    """The target on the wire: --url, or --app served by uvicorn with the requested ws impl."""
+    """The target on the wire: --url, or --app served by the requested server (for uvicorn,
+    with the requested ws impl)."""
     config = request.config
     if WIRE_BASE in config.stash:
         yield WireTarget(config.stash[WIRE_BASE], "url")
         return
-    impl: str = request.param
-    log_path = tmp_path_factory.mktemp("server") / f"uvicorn-{impl}.log"
-    with serve_own(config, impl, limits, log_path, {}) as server:
-        yield server.target
+    server, ws = request.param
+    label = wire_label(server, ws)
+    log_path = tmp_path_factory.mktemp("server") / f"{label}.log"
+    with serve_own(config, WireTarget("", label, server, ws), limits, log_path, {}) as own:
+        yield own.target
 
 
 @pytest.fixture(scope="session")

@@ -1,23 +1,25 @@
-"""What uvicorn itself gets wrong in the hardening, protocol and autobahn groups: failures of
-the server the suite starts for --app, whatever the app, since they happen before any app code
-runs (in the handshake, or in the WebSocket implementation's framing).
+"""What the servers themselves get wrong in the hardening, protocol and autobahn groups:
+failures of the server the suite starts for --app (--server, and uvicorn's --ws-impl), whatever
+the app, since they happen outside any app code (in the handshake, the WebSocket framing, the
+server's own limits).
 
 There the suite expects them: the check runs and must fail with its rule (a strict xfail, its
-reason shown by -ra), so that the run judges the app, and a uvicorn that fixes one of them
-fails the run until this list is updated. Against --url they are ordinary failures.
+reason, naming the server and its version, shown by -ra), so that the run judges the app, and a
+server that fixes one of them fails the run until this list is updated. Against --url they are
+ordinary failures.
 
-Measured with uvicorn 0.54.0 (httptools), websockets 17.4 and wsproto 1.3.2.
+Measured with uvicorn 0.54.0 (httptools), websockets 17.4, wsproto 1.3.2, hypercorn 0.18.0
+(h11 0.16.0, wsproto 1.3.2), granian 2.8.9 and daphne 4.2.3 (autobahn 26.10.2, Twisted 26.10.0).
+Keys are (check, target label): `uvicorn-<ws impl>`, `hypercorn`, `granian`, `daphne`.
 """
 
 from __future__ import annotations
-
-from importlib.metadata import version
 
 import pytest
 
 from conformance.mismatch import SpecMismatch
 from conformance.targets import WireTarget
-from wsharness.serve import WS_IMPLS
+from wsharness.servers import WS_IMPLS, describe
 
 WEBSOCKETS_VERSION_ANSWER = ("websockets answers a wrong Sec-WebSocket-Version with 400 and no "
                              "Sec-WebSocket-Version header (RFC 6455 4.2.2 requires one)")
@@ -29,49 +31,85 @@ LEGACY_FRAGMENTS = ("websockets' legacy implementation refuses a message of more
                     "fragments (WEBSOCKETS_MAX_FRAGMENTS) with 1009, whatever its size: this "
                     "case sends 4 MiB in fragments of 64 or 256 bytes")
 
-GAPS: dict[tuple[str, str], str] = {  # (check, ws impl): what uvicorn does
-    **{("slow-handshake", impl): "no timer runs before a request's headers are complete (the "
+WSPROTO_1014 = ("wsproto 1.3.2 does not know 1014 (bad gateway), registered with IANA after RFC "
+                "6455: it takes the close frame for a protocol error and drops the TCP "
+                "connection without a close frame")
+UVICORN = {impl: f"uvicorn-{impl}" for impl in WS_IMPLS}
+SLOW_HANDSHAKE = {  # a connection that sends nothing, or all of its request but the last line end
+    "hypercorn": "hypercorn runs no timer before a request's headers are complete (its "
+    "keep-alive timeout starts after a response; read_timeout is off by default): an "
+    "unfinished handshake is kept for ever",
+    "granian": "granian closes an unfinished request only after --http1-header-read-timeout, "
+    "30 s by default, beyond the check's deadline (--handshake-timeout-s, default 10)",
+    "daphne": "daphne (Twisted) runs no timer before a request's headers are complete: an "
+    "unfinished handshake is kept for ever",
+}
+
+GAPS: dict[tuple[str, str], str] = {  # (check, target label): what the server does
+    **{("slow-handshake", label): "no timer runs before a request's headers are complete (the "
        "keep-alive timeout starts after a response): an unfinished handshake is kept for ever"
-       for impl in WS_IMPLS},
-    ("wrong-version", "websockets-sansio"): WEBSOCKETS_VERSION_ANSWER,
-    ("wrong-version", "websockets"): WEBSOCKETS_VERSION_ANSWER,
-    ("oversized-headers", "websockets-sansio"): "websockets' parser answers 431, but uvicorn "
-    "writes out the parser's output only along with an event: nothing is sent and the "
+       for label in UVICORN.values()},
+    ("wrong-version", UVICORN["websockets-sansio"]): WEBSOCKETS_VERSION_ANSWER,
+    ("wrong-version", UVICORN["websockets"]): WEBSOCKETS_VERSION_ANSWER,
+    ("oversized-headers", UVICORN["websockets-sansio"]): "websockets' parser answers 431, but "
+    "uvicorn writes out the parser's output only along with an event: nothing is sent and the "
     "connection hangs",
-    ("oversized-headers", "wsproto"): "httptools has no header size limit and wsproto accepts "
-    "any: HTTP 101",
-    ("bad-key", "wsproto"): "wsproto accepts any Sec-WebSocket-Key: HTTP 101",
-    ("close-inside-message", "websockets-sansio"): CLOSE_INSIDE_MESSAGE,
-    ("close-1014", "wsproto"): "wsproto 1.3.2 does not know 1014 (bad gateway), registered "
-    "with IANA after RFC 6455: it takes the close frame for a protocol error and drops the "
-    "TCP connection without a close frame",
+    ("oversized-headers", UVICORN["wsproto"]): "httptools has no header size limit and wsproto "
+    "accepts any: HTTP 101",
+    ("bad-key", UVICORN["wsproto"]): "wsproto accepts any Sec-WebSocket-Key: HTTP 101",
+    ("close-inside-message", UVICORN["websockets-sansio"]): CLOSE_INSIDE_MESSAGE,
+    ("close-1014", UVICORN["wsproto"]): WSPROTO_1014,
+    **{("slow-handshake", server): reason for server, reason in SLOW_HANDSHAKE.items()},
+    ("bad-key", "hypercorn"): "hypercorn (wsproto) accepts any Sec-WebSocket-Key: HTTP 101",
+    ("wrong-version", "hypercorn"): "hypercorn answers a wrong Sec-WebSocket-Version with 400 "
+    "and no Sec-WebSocket-Version header (RFC 6455 4.2.2 requires one)",
+    ("shutdown", "hypercorn"): "hypercorn closes every WebSocket with 1011 (internal error) on "
+    "a graceful shutdown, not 1012",
+    ("bad-key", "granian"): "granian accepts any Sec-WebSocket-Key: HTTP 101",
+    ("wrong-version", "granian"): "granian answers a wrong Sec-WebSocket-Version with 400 and "
+    "no Sec-WebSocket-Version header (RFC 6455 4.2.2 requires one)",
+    ("post", "granian"): "granian upgrades a POST request: HTTP 101",
+    ("oversized-headers", "granian"): "granian upgrades a request with 64 KiB of headers: HTTP "
+    "101 (its HTTP/1 buffer, --http1-buffer-size, is 408 KiB)",
+    ("shutdown", "granian"): "granian drops every WebSocket's TCP connection on a graceful "
+    "shutdown, without a close frame (the client sees 1006)",
+    ("wrong-version", "daphne"): "daphne (autobahn) upgrades a handshake with a wrong "
+    "Sec-WebSocket-Version: HTTP 101",
+    ("oversized-headers", "daphne"): "daphne (Twisted) closes the connection of a request with "
+    "64 KiB of headers without an HTTP answer",
+    ("message-too-big", "daphne"): "daphne (autobahn) fails a connection whose message is over "
+    "--websocket-max-message-size by dropping the TCP connection, without the 1009 close frame "
+    "it logs (the client sees 1006)",
+    ("shutdown", "daphne"): "daphne drops every WebSocket's TCP connection on a graceful "
+    "shutdown, without a close frame (the client sees 1006)",
 }
 
-AUTOBAHN_GAPS: dict[tuple[str, str], str] = {  # (Autobahn case, ws impl): what uvicorn does
-    ("7.1.5", "websockets-sansio"): CLOSE_INSIDE_MESSAGE,
-    ("9.3.1", "websockets"): LEGACY_FRAGMENTS,
-    ("9.3.2", "websockets"): LEGACY_FRAGMENTS,
-    ("9.4.1", "websockets"): LEGACY_FRAGMENTS,
-    ("9.4.2", "websockets"): LEGACY_FRAGMENTS,
+AUTOBAHN_GAPS: dict[tuple[str, str], str] = {  # (Autobahn case, target label): what it does
+    ("7.1.5", UVICORN["websockets-sansio"]): CLOSE_INSIDE_MESSAGE,
+    ("9.3.1", UVICORN["websockets"]): LEGACY_FRAGMENTS,
+    ("9.3.2", UVICORN["websockets"]): LEGACY_FRAGMENTS,
+    ("9.4.1", UVICORN["websockets"]): LEGACY_FRAGMENTS,
+    ("9.4.2", UVICORN["websockets"]): LEGACY_FRAGMENTS,
 }
 
 
-def expect_uvicorn_gap(request: pytest.FixtureRequest, wire: WireTarget, check: str,
-                       rule: str) -> None:
-    """With --app, expect this check to break its rule where uvicorn itself gets it wrong."""
-    reason = GAPS.get((check, wire.label))  # the label is the ws impl, or "url" under --url
+def expect_server_gap(request: pytest.FixtureRequest, wire: WireTarget, check: str,
+                      rule: str) -> None:
+    """With --app, expect this check to break its rule where the server itself gets it wrong."""
+    reason = GAPS.get((check, wire.label))  # never under --url, whose label is "url"
     if reason is not None:
         request.applymarker(pytest.mark.xfail(
-            reason=f"{rule} broken by {uvicorn_label(wire)}: {reason}", strict=True,
+            reason=f"{rule} broken by {server_label(wire)}: {reason}", strict=True,
             raises=SpecMismatch))
 
 
-def uvicorn_label(wire: WireTarget) -> str:
-    return f"uvicorn {version('uvicorn')} --ws {wire.label}"
+def server_label(wire: WireTarget) -> str:
+    """The server with its version: `uvicorn 0.54.0 --ws wsproto`, `granian 2.8.9`."""
+    return describe(wire.server, wire.ws) if wire.server is not None else wire.label
 
 
 def autobahn_gaps(wire: WireTarget, cases: list[str]) -> dict[str, str]:
-    """The cases among these that uvicorn's implementation serving --app is known to fail
-    (none under --url, whose label is "url")."""
+    """The cases among these that the server serving --app is known to fail (none under
+    --url)."""
     return {case: AUTOBAHN_GAPS[case, wire.label] for case in cases
             if (case, wire.label) in AUTOBAHN_GAPS}

@@ -1,4 +1,5 @@
-"""What the suite checks: a uvicorn it starts for an ASGI app, or a server already running."""
+"""What the suite checks: a server it starts for an ASGI app (uvicorn, or another: --server), or
+a server already running."""
 
 from __future__ import annotations
 
@@ -18,10 +19,13 @@ NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) 
 
 @dataclass(frozen=True)
 class WireTarget:
-    """A WebSocket server on the wire; label says which (a uvicorn ws implementation, or url)."""
+    """A WebSocket server on the wire; label says which (`uvicorn-wsproto`, `hypercorn`, or
+    `url`); server and ws are None under --url."""
 
     base: str
     label: str
+    server: str | None = None
+    ws: str | None = None
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"

@@ -3,7 +3,7 @@
 
 Every case's verdict goes into the JUnit XML as a property `autobahn CASE` (`OK`, or the
 verdict and why), whatever the outcome; a group fails when a case is FAILED. With --app, the
-cases that uvicorn's WebSocket implementation itself fails (uvicorn_gaps) are expected.
+cases that the server itself fails (server_gaps) are expected.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from conformance.autobahn import (
 )
 from conformance.client import run
 from conformance.rfc6455 import RawTarget
+from conformance.server_gaps import autobahn_gaps, server_label
 from conformance.targets import WireTarget
-from conformance.uvicorn_gaps import autobahn_gaps, uvicorn_label
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.autobahn
@@ -59,13 +59,13 @@ def test_autobahn_group(request: pytest.FixtureRequest, group: int, wire: WireTa
     fixed = sorted(set(known) - set(failed))
     if fixed:
         raise AssertionError(f"autobahn: {', '.join(fixed)} passed against "
-                             f"{uvicorn_label(wire)}, which was known to fail them: update "
-                             "conformance/uvicorn_gaps.py")
+                             f"{server_label(wire)}, which was known to fail them: update "
+                             "conformance/server_gaps.py")
     if failed:
         by_reason: dict[str, list[str]] = {}
         for case, reason in known.items():
             by_reason.setdefault(reason, []).append(case)
-        pytest.xfail("; ".join(f"autobahn {', '.join(cases)} FAILED by {uvicorn_label(wire)}: "
+        pytest.xfail("; ".join(f"autobahn {', '.join(cases)} FAILED by {server_label(wire)}: "
                                f"{reason}" for reason, cases in by_reason.items()))
 
 

@@ -5,7 +5,7 @@ them would otherwise hold a server's connections: slowloris). A malformed upgrad
 gets an HTTP error, never a crash: after it, the server still accepts a proper handshake.
 
 uvicorn breaks some of these rules itself, whatever the app: with --app those failures are
-expected (uvicorn_gaps.py).
+expected (server_gaps.py).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from conformance.rawclient import (
     upgrade_request,
     websocket_key,
 )
+from conformance.server_gaps import expect_server_gap
 from conformance.targets import WireTarget
-from conformance.uvicorn_gaps import expect_uvicorn_gap
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.hardening
@@ -97,7 +97,7 @@ def is_right_answer(case: Malformed, answer: HttpAnswer) -> bool:
 def test_a_malformed_handshake_gets_an_http_error_wire(request: pytest.FixtureRequest,
                                                        wire: WireTarget, case: str) -> None:
     malformed = MALFORMED[case]
-    expect_uvicorn_gap(request, wire, case, malformed.rule)
+    expect_server_gap(request, wire, case, malformed.rule)
     url = wire.url(PATH)
     endpoint = Endpoint.of(url)
     answer = run(http_answer(endpoint, malformed.request(endpoint), ANSWER_TIMEOUT_S),
@@ -128,7 +128,7 @@ UNFINISHED: dict[str, Callable[[Endpoint], bytes]] = {
 def test_a_handshake_that_never_finishes_is_closed_wire(request: pytest.FixtureRequest,
                                                         wire: WireTarget, limits: Limits) -> None:
     """Two connections at once: one sends nothing, one all but its request's last CRLF."""
-    expect_uvicorn_gap(request, wire, "slow-handshake", "hardening.slow-handshake")
+    expect_server_gap(request, wire, "slow-handshake", "hardening.slow-handshake")
     url = wire.url(PATH)
     endpoint = Endpoint.of(url)
     bound_s = limits.handshake_timeout_s + HANDSHAKE_SLACK_S

@@ -3,7 +3,8 @@ pings (1011), a graceful shutdown (1012).
 
 The size limit and the ping settings of a --url target come from options (uvicorn's defaults);
 with --app the suite tells its servers the size limit, and the ping check's own server pings
-every second. Shutdown needs a server the suite can stop: skipped under --url.
+every second (each skipped on a server that cannot be told so). Shutdown needs a server the
+suite can stop: skipped under --url.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from websockets.frames import CloseCode
 from conformance.client import run
 from conformance.closes import describe, read_until_closed
 from conformance.crowd import close_many, open_many
-from conformance.hardening_target import Limits, ServeOwn, ServeOwnOrUrl
+from conformance.hardening_target import Limits, ServeOwn, ServeOwnOrUrl, skip_unless_told
 from conformance.mismatch import SpecMismatch
 from conformance.rawclient import never_answer_pings, send_while_reading
+from conformance.server_gaps import expect_server_gap
 from conformance.targets import WireTarget
 from wsharness.timeouts import scaled
 
@@ -33,8 +35,10 @@ SHUTDOWN_CLIENTS = {"echo": "/ws", "items": "/items/foo/ws?token=t",
                     "chat member #861001": "/ws/861001", "chat member #861002": "/ws/861002"}
 
 
-def test_a_message_over_the_size_limit_closes_with_1009_wire(wire: WireTarget,
-                                                             limits: Limits) -> None:
+def test_a_message_over_the_size_limit_closes_with_1009_wire(
+        request: pytest.FixtureRequest, wire: WireTarget, limits: Limits) -> None:
+    skip_unless_told(wire, "ws_max_size")
+    expect_server_gap(request, wire, "message-too-big", "hardening.message-too-big")
     url = wire.url("/ws")
     size = limits.max_message_bytes + 1
     seen = run(send_while_reading(url, "x" * size, SIZE_TIMEOUT_S), CHECK_TIMEOUT_S)
@@ -47,7 +51,9 @@ def test_a_message_over_the_size_limit_closes_with_1009_wire(wire: WireTarget,
 
 
 def test_a_client_that_never_answers_pings_is_closed_with_1011_wire(
-        own_server_or_url: ServeOwnOrUrl, limits: Limits) -> None:
+        request: pytest.FixtureRequest, wire: WireTarget, own_server_or_url: ServeOwnOrUrl,
+        limits: Limits) -> None:
+    expect_server_gap(request, wire, "ping-timeout", "hardening.ping-timeout")
     bound_s = limits.ping_interval_s + limits.ping_timeout_s + PING_SLACK_S
     with own_server_or_url(**limits.uvicorn_ping_options()) as target:
         url = target.url("/ws")
@@ -61,7 +67,9 @@ def test_a_client_that_never_answers_pings_is_closed_with_1011_wire(
                            f"within {bound_s:g}s", arrived=seen.describe())
 
 
-def test_a_graceful_shutdown_closes_every_client_with_1012_wire(own_server: ServeOwn) -> None:
+def test_a_graceful_shutdown_closes_every_client_with_1012_wire(
+        request: pytest.FixtureRequest, wire: WireTarget, own_server: ServeOwn) -> None:
+    expect_server_gap(request, wire, "shutdown", "hardening.shutdown")
     with own_server() as server:
         outcomes = run(clients_at_shutdown(server.target, server.begin_shutdown),
                        CHECK_TIMEOUT_S)

@@ -19,8 +19,8 @@ from conformance.rfc6455 import (
     expect_failure,
     expect_ignored,
 )
+from conformance.server_gaps import expect_server_gap
 from conformance.targets import WireTarget
-from conformance.uvicorn_gaps import expect_uvicorn_gap
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.protocol
@@ -72,7 +72,7 @@ def test_5_4_a_close_frame_between_fragments_is_answered_with_a_close_frame(
         started: str | bytes, code: int | None) -> None:
     """Control frames may come between the fragments of a message (5.4), a close frame too:
     the unfinished message is dropped and the close answered."""
-    expect_uvicorn_gap(request, wire, "close-inside-message", "rfc6455.close-reply")
+    expect_server_gap(request, wire, "close-inside-message", "rfc6455.close-reply")
     first = message_frames(started, [0])[0]  # the message's first fragment, FIN not set
     run(expect_close_reply(raw_target, [first, close_frame(code)], code), CHECK_TIMEOUT_S)
 
@@ -84,7 +84,7 @@ def test_7_4_the_codes_registered_after_rfc_6455_are_answered_with_a_close_frame
         code: CloseCode) -> None:
     """1012, 1013 and 1014 were registered with IANA after RFC 6455 (7.4.2: 1000-2999 are for
     the protocol and its public extensions): valid, like 7.4.1's own."""
-    expect_uvicorn_gap(request, wire, f"close-{int(code)}", "rfc6455.close-reply")
+    expect_server_gap(request, wire, f"close-{int(code)}", "rfc6455.close-reply")
     run(expect_close_reply(raw_target, [close_frame(code)], code), CHECK_TIMEOUT_S)
 
 

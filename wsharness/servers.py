@@ -178,7 +178,13 @@ def command(name: str, app: str, *, fd: int, host: str, port: int, ws: str | Non
 
 
 def flags(options: Mapping[str, UvicornOption]) -> list[str]:
-    return [part for flag, value in options.items() for part in (flag, str(value))]
+    """Command-line flags; whole seconds as integers, which daphne's and granian's take."""
+    return [part for flag, value in options.items() for part in (flag, shown(value))]
+
+
+def shown(value: UvicornOption) -> str:
+    whole = isinstance(value, float) and value.is_integer()
+    return str(int(value)) if whole else str(value)
 
 
 def daphne_backlog(options: Mapping[str, UvicornOption]) -> int:
