@@ -30,6 +30,7 @@ from conformance.hardening_target import (  # noqa: F401 (fixtures)
 )
 from conformance.hardening_target import add_options as add_hardening_options
 from conformance.hardening_target import check_options as check_hardening_options
+from conformance.server_gaps import expect_test_gap
 from conformance.targets import APP_INI, WireTarget, app_option, load_app
 from wsharness import servers
 from wsharness.servers import DEFAULT_SERVER, SERVERS, WS_IMPLS, ServerError
@@ -159,7 +160,7 @@ def check_servers(config: pytest.Config) -> None:
                                 "target is already running")
     if config.getoption("--url"):
         return
-    for server in {server for server, _ in wire_servers(config)}:
+    for server in dict.fromkeys(server for server, _ in wire_servers(config)):
         try:
             servers.check_request(server, host="127.0.0.1", ws=None,
                                   workers=config.getoption("--workers"), options={})
@@ -223,6 +224,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         names = getattr(item, "fixturenames", ())
         if "wire" in names:
             item.user_properties.append(("checked", "wire"))
+            callspec = getattr(item, "callspec", None)
+            if callspec is not None and callspec.params.get("wire", ("url",))[0] != "url":
+                expect_test_gap(item, wire_label(*callspec.params["wire"]))
         if "in_process" in names:
             item.user_properties.append(("checked", "in-process"))
 

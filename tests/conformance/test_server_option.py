@@ -1,0 +1,33 @@
+"""--server: a usage error of one line with --url, for a server that is not installed, and for
+workers a server cannot run."""
+
+import subprocess
+from pathlib import Path
+
+from tests.absent import python_without
+from tests.conformance.suite import REPO, RUN_TIMEOUT_S, run_suite
+
+NOT_INSTALLED = "hypercorn is not installed: pip install 'wsharness[servers]'"
+
+
+def test_server_with_url_is_a_usage_error() -> None:
+    result = run_suite("--url", "http://127.0.0.1:9", "--server", "hypercorn")
+    assert result.returncode == 4
+    assert ("ERROR: --server picks the server the suite starts for --app: a --url target is "
+            "already running") in result.stderr
+
+
+def test_daphne_with_workers_is_a_usage_error() -> None:
+    result = run_suite("--server", "daphne", "--workers", "2")
+    assert result.returncode == 4
+    assert ("ERROR: --server daphne: daphne serves from one process: 2 workers are not "
+            "available") in result.stderr
+
+
+def test_a_server_that_is_not_installed_is_a_usage_error(tmp_path: Path) -> None:
+    python, env = python_without(tmp_path / "site", "hypercorn")
+    result = subprocess.run(
+        [*python, "-m", "pytest", "conformance", "-p", "no:cacheprovider", "--server", "all"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False)
+    assert result.returncode == 4, result.stdout[-2000:] + result.stderr[-2000:]
+    assert result.stderr.strip() == f"ERROR: --server hypercorn: {NOT_INSTALLED}"
