@@ -22,7 +22,6 @@ BURST = "burst_reaches and 50"  # 50 clients: connections on both workers
 STARTUP_TIMEOUT_S = scaled(20)
 
 
-
 def test_workers_below_one_is_a_usage_error() -> None:
     result = run_suite("--workers", "0")
     assert result.returncode == USAGE_ERROR
