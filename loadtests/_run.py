@@ -36,6 +36,7 @@ from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
 from loadtests._results import build_results, iso_utc
 from loadtests._shapes import make_shape
+from loadtests._sources import check_reaching
 from loadtests._target import HOST_OPTION, REPO_ROOT, EmbeddedTarget
 from loadtests._wsclient import warm_up
 from reports.results import LostWorker, Results, write_results
@@ -125,6 +126,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
             environment.host = PROCESS.embedded.start().url
             logger.info("wsharness: serving %s at %s for this run", settings.target_app,
                         environment.host)
+        check_reaching(settings.source_addresses, environment.host)
     except TargetError as exc:
         die(str(exc), runner)
     if settings.shape:

@@ -30,6 +30,7 @@ from wsharness.timeouts import scaled
 WS_IMPLS = ("websockets-sansio", "websockets", "wsproto")
 STARTUP_S = 20.0  # before WSHARNESS_TIMEOUT_SCALE, which is read only when a server starts
 UvicornOption = str | int | float | bool  # a uvicorn.Config keyword's value, as JSON carries it
+SPAWNED = b"multiprocessing.spawn"  # uvicorn's workers are spawned processes
 
 
 class LaunchError(RuntimeError):
@@ -71,9 +72,10 @@ def wait_until_ready(ready: int, timeout_s: float,
         if select.select([ready], [], [], min(remaining, 0.5))[0]:
             if os.read(ready, 16):
                 return
-            break  # the server closed the pipe without a word: a worker did not start
+            raise LaunchError("a server worker failed to start (see the server's log)")
         if process.poll() is not None:
-            break
+            raise LaunchError(f"server exited with code {process.returncode} before its "
+                              "workers all served")
     raise LaunchError(f"the server's workers did not all start within {timeout_s:.0f}s")
 
 
@@ -138,3 +140,16 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The worker processes of a uvicorn started with --workers N (its spawned children)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            if parent == server_pid and SPAWNED in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+    return sorted(pids)
