@@ -31,6 +31,7 @@ from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from loadtests._finished import run_finished
+from loadtests._forked import end_children
 from loadtests._gc import FREEZER
 from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
@@ -94,6 +95,7 @@ def die(message: str, runner: Any = None) -> NoReturn:
         while len(runner.clients.all) < expected and time.monotonic() < deadline:
             gevent.sleep(0.1)
         runner.quit()
+        end_children(WORKERS_CONNECT_WAIT_S)  # --processes workers that never connected
     sys.exit(1)
 
 
