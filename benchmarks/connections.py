@@ -56,10 +56,12 @@ from benchmarks._harness import (
     run,
     write_json,
 )
+from loadtests._options import DEFAULT_MAX_CONNECTING
+from loadtests._sources import source_addresses
 from reports.results import Results, decode_histogram, load_results
 from wsharness.argtypes import non_negative_float, non_negative_int, positive_float, positive_int
 from wsharness.bind import free_port
-from wsharness.serve import Server, serve
+from wsharness.serve import Server, serve, worker_pids
 from wsharness.tied import tied_command
 
 SAMPLE_S = 2.0
@@ -90,12 +92,9 @@ class Processes:
 
     def find_server_workers(self) -> None:
         """uvicorn's spawned workers; with one worker, uvicorn serves in its own process."""
-        workers = [pid for pid in children(self.server_pid) if SPAWNED in cmdline(pid)]
+        workers = worker_pids(self.server_pid)
         self.server = workers or ([self.server_pid] if cmdline(self.server_pid) else [])
         self.server_seen.update(self.server)
-
-
-SPAWNED = b"multiprocessing.spawn"  # uvicorn's workers are spawned processes
 
 
 def cmdline(pid: int) -> bytes:
@@ -111,14 +110,6 @@ def raise_open_file_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def children(pid: int) -> list[int]:
-    try:
-        return [int(child) for child in
-                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
 
 
 def rss_kb(pid: int) -> int:
@@ -181,10 +172,15 @@ class Sampler:
         return sum(last.files.get(p, 0) - first.files.get(p, 0)
                    for p in self.processes.generators)
 
-    def wait_for(self, connections: int, timeout_s: float) -> bool:
-        """Until the generators hold connections (99.9 % of them), at most timeout_s."""
+    def wait_for(self, connections: int, timeout_s: float,
+                 master: subprocess.Popen[bytes]) -> bool:
+        """Until the generators hold connections (99.9 % of them), at most timeout_s;
+        BenchmarkError if the master ends meanwhile."""
         deadline = time.monotonic() + timeout_s
         while self.generator_connections() < connections * 0.999:
+            if master.poll() is not None:
+                raise BenchmarkError(f"the Locust master exited with code {master.returncode} "
+                                     "before the connections were open (see its log)")
             if time.monotonic() > deadline:
                 return False
             time.sleep(SAMPLE_S)
@@ -265,7 +261,7 @@ def measure(args: argparse.Namespace) -> int:
                ) as server, \
             generators(args, server, report_dir) as (master, processes), \
             Sampler(processes) as sampler:
-        reached = sampler.wait_for(args.connections, LOCUST_START_S + args.max_ramp_s)
+        reached = sampler.wait_for(args.connections, LOCUST_START_S + args.max_ramp_s, master)
         sampler.hold_began = len(sampler.samples)
         time.sleep(args.hold_s)
         master.send_signal(signal.SIGTERM)  # as Ctrl-C: the users stop, the results are written
@@ -384,7 +380,7 @@ def print_figures(args: argparse.Namespace, f: dict[str, Any]) -> None:
     connect, rtt = f["connect_us"], f["rtt_us"]
     print(markdown_table(["measurement", "value"], [
         ["connections open at the peak (timeline)", number(f["peak_connections"])],
-        ["connects per second while spawning", number(f["connects_per_s"])],
+        ["connections opened per second while spawning", number(f["connects_per_s"])],
         ["seconds from the first connection to 99 % of the peak", number(f["seconds_to_peak"])],
         ["connect p50 / p90 / p99 / max, µs",
          " / ".join(number(connect.get(p, 0)) for p in ("50", "90", "99", "100"))],
@@ -426,13 +422,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server-workers", type=positive_int, default=4)
     parser.add_argument("--generators", type=positive_int, default=4)
     parser.add_argument("--spawn-rate", type=positive_float, default=150.0)
-    parser.add_argument("--max-connecting", type=non_negative_int, default=100)
+    parser.add_argument("--max-connecting", type=non_negative_int,
+                        default=DEFAULT_MAX_CONNECTING)
     parser.add_argument("--hold-s", type=non_negative_float, default=60.0)
     parser.add_argument("--max-ramp-s", type=positive_float, default=600.0)
     parser.add_argument("--message-rate", type=positive_float, default=0.05)
     parser.add_argument("--backlog", type=positive_int, default=4096)
     parser.add_argument("--healthcheck-s", type=positive_int, default=30)
-    parser.add_argument("--source-addresses", default="127.0.0.0/8")
+    parser.add_argument("--source-addresses", type=source_addresses, default="127.0.0.0/8")
     parser.add_argument("--ws-timeout", type=positive_float, default=10.0)
     parser.add_argument("--report-dir", type=Path, default=None,
                         help="where the run's results, report and logs go (default: a new "

@@ -31,11 +31,13 @@ from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from loadtests._finished import run_finished
+from loadtests._forked import end_children
 from loadtests._gc import FREEZER
 from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
 from loadtests._results import build_results, iso_utc
 from loadtests._shapes import make_shape
+from loadtests._sources import check_reaching
 from loadtests._target import HOST_OPTION, REPO_ROOT, EmbeddedTarget
 from loadtests._wsclient import warm_up
 from reports.results import LostWorker, Results, write_results
@@ -94,6 +96,7 @@ def die(message: str, runner: Any = None) -> NoReturn:
         while len(runner.clients.all) < expected and time.monotonic() < deadline:
             gevent.sleep(0.1)
         runner.quit()
+        end_children(WORKERS_CONNECT_WAIT_S)  # --processes workers that never connected
     sys.exit(1)
 
 
@@ -126,6 +129,7 @@ def _on_init(environment: Any, runner: Any, **_: Any) -> None:
             environment.host = PROCESS.embedded.start().url
             logger.info("wsharness: serving %s with %s at %s for this run", settings.target_app,
                         describe(settings.target_server), environment.host)
+        check_reaching(settings.source_addresses, environment.host)
     except TargetError as exc:
         die(str(exc), runner)
     if settings.shape:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import ipaddress
 import random
 from argparse import ArgumentTypeError
+from urllib.parse import urlsplit
+
+from wsharness.target import TargetError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -32,6 +35,24 @@ def _parse(text: str) -> list[Address] | ipaddress.IPv4Network | ipaddress.IPv6N
                                 f"commas, got {text!r}") from None
 
 
+def check_reaching(text: str, url: str) -> None:
+    """TargetError (one line) if the source addresses cannot reach the target named by its
+    address: another IP version, or loopback on one side only (a host name is not checked)."""
+    hostname = urlsplit(url).hostname or ""
+    try:
+        target = ipaddress.ip_address(hostname)
+    except ValueError:
+        return
+    parsed = _parse(text)
+    for address in parsed if isinstance(parsed, list) else [parsed.network_address]:
+        if address.version != target.version:
+            raise TargetError(f"--source-addresses {text}: IPv{address.version} addresses "
+                              f"cannot reach the IPv{target.version} target {hostname}")
+        if address.is_loopback != target.is_loopback:
+            raise TargetError(f"--source-addresses {text}: {address} cannot reach "
+                              f"{hostname} (loopback on one side only)")
+
+
 class SourceAddresses:
     """The addresses of a --source-addresses value, one after another, round and round."""
 
@@ -42,10 +63,12 @@ class SourceAddresses:
             self._listed: list[Address] | None = parsed
             self._network = None
         else:
-            # a network's hosts: all but its own and its broadcast address when it has them
+            # a network's hosts: all but its own address and, in IPv4, its broadcast address,
+            # when it has them
             self._listed, self._network = None, parsed
             self._first = 1 if parsed.num_addresses > 2 else 0
-            self._count = parsed.num_addresses - 2 * self._first
+            last = self._first if parsed.version == 4 else 0
+            self._count = parsed.num_addresses - self._first - last
         self._next = random.randrange(self._count) if self._count else 0
 
     def __bool__(self) -> bool:

@@ -7,7 +7,7 @@ import argparse
 import os
 import sys
 
-from target_app.broadcast import BROADCAST_ENV, BroadcastError, check_answers, parse_broadcast_url
+from target_app.broadcast import BROADCAST_ENV, BroadcastError, check_reachable, parse_broadcast_url
 from wsharness import servers
 from wsharness.argtypes import positive_int
 from wsharness.bind import BindError, bind_listening
@@ -64,7 +64,7 @@ def check_broadcast(args: argparse.Namespace) -> str:
             f"{PROG}: warning: --workers {args.workers} without --broadcast: each worker has a "
             "chat room of its own in memory, so the room does not span workers")
     try:
-        check_answers(parse_broadcast_url(url, source), source)
+        check_reachable(parse_broadcast_url(url, source), source)
     except BroadcastError as exc:
         raise SystemExit(f"{PROG}: error: {exc}") from None
     os.environ[BROADCAST_ENV] = url  # read by the app in every worker

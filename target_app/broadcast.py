@@ -108,9 +108,11 @@ def parse_broadcast_url(text: str, source: str = BROADCAST_ENV) -> BroadcastUrl:
     expected = f"{source} {text!r}: expected redis://host:port/N"
     try:
         parts = urlsplit(text)
-        port = parts.port or DEFAULT_REDIS_PORT
+        port = DEFAULT_REDIS_PORT if parts.port is None else parts.port
     except ValueError:
-        raise BroadcastError(f"{expected} (a port from 1 to 65535)") from None
+        port = 0
+    if not 0 < port < 65536:
+        raise BroadcastError(f"{expected} (a port from 1 to 65535)")
     if parts.scheme != "redis" or not parts.hostname:
         raise BroadcastError(expected)
     if parts.query or parts.fragment:
@@ -139,7 +141,7 @@ def _redis_modules() -> Any:
     return redis
 
 
-def check_answers(broadcast: BroadcastUrl, source: str = BROADCAST_ENV,
+def check_reachable(broadcast: BroadcastUrl, source: str = BROADCAST_ENV,
                   timeout_s: float = REDIS_TIMEOUT_S) -> None:
     """Ping Redis once, before serving; BroadcastError (one line) if it does not answer."""
     redis = _redis_modules()
@@ -192,6 +194,34 @@ class _Link:
                 await asyncio.wait_for(close(), REDIS_TIMEOUT_S)
 
 
+class _Entering:
+    """A client placed in Redis's order and not yet a member: what was relayed since, up to
+    the send buffer's size; more than that and it overflows (it is evicted as stalled)."""
+
+    def __init__(self, limit: int) -> None:
+        self.texts: collections.deque[str] = collections.deque()
+        self.queued_bytes = 0
+        self.overflowed = False
+        self._limit = limit
+
+    def append(self, text: str, size: int) -> None:
+        if self.overflowed:
+            return
+        if self.texts and self.queued_bytes + size > self._limit:
+            self.overflowed = True
+            self.texts.clear()
+            self.queued_bytes = 0
+            return
+        self.texts.append(text)
+        self.queued_bytes += size
+
+    def popleft(self) -> tuple[str, int]:
+        text = self.texts.popleft()
+        size = sys.getsizeof(text)
+        self.queued_bytes -= size
+        return text, size
+
+
 class RedisRoom(Room):
     """The chat room of one worker, relayed through a Redis channel to every other worker's."""
 
@@ -207,7 +237,7 @@ class RedisRoom(Room):
         self._holds_changed = asyncio.Event()  # a hold was released (or Redis lost)
         self._background: set[asyncio.Task[None]] = set()
         # clients placed in the order but not yet members: what was relayed since, for each
-        self._entering: dict[WebSocket, collections.deque[str]] = {}
+        self._entering: dict[WebSocket, _Entering] = {}
 
     @property
     def up(self) -> bool:
@@ -230,16 +260,20 @@ class RedisRoom(Room):
             link.stop_tasks()
             link.release_waiters()
             await link.close()
-        for task in [*self._background, *([self._connecting] if self._connecting else [])]:
+        tasks = [*self._background, *([self._connecting] if self._connecting else [])]
+        for task in tasks:
             task.cancel()
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, _Link):  # a reconnection that finished but was not taken
+                await result.close()
 
     async def admit(self, websocket: WebSocket) -> None:
         """Take the client's place in Redis's order, then complete its handshake. Without
         Redis (or losing it meanwhile) the handshake completes all the same, and take_part
         closes the client with 1011."""
-        if self._link is not None or await self._reconnected():
-            await self._place(websocket)
         try:
+            if self._link is not None or await self._reconnected():
+                await self._place(websocket)
             await websocket.accept()
         except BaseException:
             self._entering.pop(websocket, None)
@@ -263,30 +297,41 @@ class RedisRoom(Room):
             link.joining.pop(sequence, None)
 
     async def take_part(self, member: Member, messages: AsyncIterator[str]) -> None:
+        link = self._link
         entering = self._entering.get(member.websocket)
-        if self._link is None or entering is None:
+        if link is None or entering is None:
             self._entering.pop(member.websocket, None)
             member.evict(LOST_CLOSE, UNAVAILABLE_REASON)
             await member.stop()
             return
         try:
-            while entering:  # what was relayed since its place, then it is a member at once
-                text = entering.popleft()
-                size = sys.getsizeof(text)
-                if not member.offer(text, size):
-                    await asyncio.wait_for(member.put(text, size), self.limits.stall_s)
-        except TimeoutError:
+            caught_up = await self._catch_up(member, entering)
+        finally:
+            self._entering.pop(member.websocket, None)
+        if not caught_up:
             self.count_eviction("stalled")
             member.evict()
             await member.stop()
+            async with member.publishing:  # it was in the room's order: the others are told
+                await self.broadcast(f"Client #{member.client_id} left the chat")
             return
-        finally:
-            self._entering.pop(member.websocket, None)
-        if not self.up:  # lost while handing over
+        if self._link is not link:  # lost (and maybe back) while handing over
             member.evict(LOST_CLOSE, LOST_REASON)
             await member.stop()
             return
         await super().take_part(member, messages)  # joins before its first await
+
+    async def _catch_up(self, member: Member, entering: _Entering) -> bool:
+        """Queue for the member what was relayed since its place; False if it did not take
+        it in time (the stall limit for each message) or there was too much."""
+        while entering.texts and not entering.overflowed:
+            text, size = entering.popleft()
+            if not member.offer(text, size):
+                try:
+                    await asyncio.wait_for(member.put(text, size), self.limits.stall_s)
+                except TimeoutError:
+                    return False
+        return not entering.overflowed
 
     async def broadcast(self, text: str) -> None:
         """Publish text; return once it has come back and been queued for this worker's
@@ -329,8 +374,10 @@ class RedisRoom(Room):
         link = _Link(publisher, subscriber, subscription)
         try:
             await asyncio.wait_for(self._subscribe(link), REDIS_TIMEOUT_S)
-        except Exception as exc:
+        except BaseException as exc:
             await link.close()
+            if not isinstance(exc, Exception):  # cancelled: the server stops
+                raise
             raise BroadcastError(f"{BROADCAST_ENV} {self.broadcast_url.shown}: Redis does not "
                                  f"answer ({_one_line(exc)})") from None
         for work in (self._read, self._relay, self._beat):
@@ -395,10 +442,12 @@ class RedisRoom(Room):
             async with member.publishing:
                 await self._publish(link, MESSAGE, next(self._sequence),
                                     f"Client #{member.client_id} left the chat")
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(asyncio.gather(*(announce(m) for m in members)),
-                                   REDIS_TIMEOUT_S)
-        await link.close()
+        try:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*(announce(m) for m in members)),
+                                       REDIS_TIMEOUT_S)
+        finally:
+            await link.close()
 
     def _in_background(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -450,6 +499,7 @@ class RedisRoom(Room):
                     if held_at is not None:
                         await self._publish(link, RELEASE, next(self._sequence))
                         held_at = None
+                        continue  # more may have come meanwhile
                     link.queued.clear()
                     await link.queued.wait()
                     relayed_in_a_row = 0
@@ -461,12 +511,14 @@ class RedisRoom(Room):
                 if kind == MESSAGE:
                     held_at = await self._deliver(link, text, held_at)
                 elif origin == worker and (websocket := link.joining.get(sequence)):
-                    self._entering[websocket] = collections.deque()
+                    self._entering[websocket] = _Entering(self.limits.send_buffer_bytes)
                 if origin == worker:
                     relayed = waiting.pop(sequence, None)
                     if relayed is not None and not relayed.done():
                         relayed.set_result(None)
         except Exception as exc:
+            if not isinstance(exc, _redis_modules().RedisError | OSError):
+                logger.exception("chat room: relaying failed")  # a bug: its traceback
             self._lose(link, f"relaying failed: {_one_line(exc)}")
 
     async def _deliver(self, link: _Link, text: str, held_at: float | None) -> float | None:
@@ -475,7 +527,7 @@ class RedisRoom(Room):
         size = sys.getsizeof(text)
         loop = asyncio.get_running_loop()
         for entering in self._entering.values():
-            entering.append(text)
+            entering.append(text, size)
         for member in list(self._members):
             while not member.offer(text, size):
                 if held_at is None or loop.time() - held_at >= HOLD_REFRESH_S:

@@ -31,7 +31,8 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 ENDPOINTS = ("echo", "items", "chat", "raw")
-EVICTION_REASONS = ("stalled", "unsupported_data")  # always shown, 0 until it happens
+# always shown, 0 until it happens
+EVICTION_REASONS = ("broadcast_lost", "stalled", "unsupported_data")
 
 __all__ = ["CONTENT_TYPE_LATEST", "REGISTRY", "TRAFFIC", "RoomGauges", "Traffic",
            "exposition", "register_room"]

@@ -94,6 +94,17 @@ class RedisServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
+    def wait_for_subscribers(self, channel: str, count: int) -> None:
+        """Until count clients (a room's workers) have subscribed to channel."""
+        client = redis.Redis.from_url(self.url)
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while client.pubsub_numsub(channel)[0][1] < count:
+                assert time.monotonic() < deadline, f"{count} subscribers never came"
+                time.sleep(0.05)
+        finally:
+            client.close()
+
 
 @contextlib.contextmanager
 def redis_server(directory: Path) -> Iterator[RedisServer]:

@@ -7,20 +7,9 @@ import contextlib
 import os
 from pathlib import Path
 
-SPAWNED = b"multiprocessing.spawn"  # uvicorn's workers are spawned processes
+from wsharness.serve import worker_pids
 
-
-def worker_pids(server_pid: int) -> list[int]:
-    """The worker processes of a uvicorn started with --workers N (its spawned children)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
-            if parent == server_pid and SPAWNED in (entry / "cmdline").read_bytes():
-                pids.append(int(entry.name))
-    return sorted(pids)
+__all__ = ["holder", "worker_pids"]
 
 
 def _socket_inodes(pid: int) -> set[int]:

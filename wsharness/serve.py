@@ -30,9 +30,11 @@ from wsharness.tied import tied_command
 from wsharness.timeouts import scaled
 
 __all__ = ["STARTUP_S", "WS_IMPLS", "LaunchError", "Server", "UvicornOption", "interrupt", "serve",
-           "stop", "wait_until_answering", "wait_until_listening", "wait_until_ready"]
+           "stop", "wait_until_answering", "wait_until_listening", "wait_until_ready",
+           "worker_pids"]
 STARTUP_S = 20.0  # before WSHARNESS_TIMEOUT_SCALE, which is read only when a server starts
 ANSWER_PROBE = b"GET / HTTP/1.1\r\nHost: wsharness\r\nConnection: close\r\n\r\n"
+SPAWNED = b"multiprocessing.spawn"  # uvicorn's workers are spawned processes
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,10 @@ def wait_until_ready(ready: int, timeout_s: float,
         if select.select([ready], [], [], min(remaining, 0.5))[0]:
             if os.read(ready, 16):
                 return
-            break  # the server closed the pipe without a word: a worker did not start
+            raise LaunchError("a server worker failed to start (see the server's log)")
         if process.poll() is not None:
-            break
+            raise LaunchError(f"server exited with code {process.returncode} before its "
+                              "workers all served")
     raise LaunchError(f"the server's workers did not all start within {timeout_s:.0f}s")
 
 
@@ -186,3 +189,16 @@ def stop(process: subprocess.Popen[bytes], grace_s: float = 10.0, *, group: bool
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The worker processes of a uvicorn started with --workers N (its spawned children)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+            if parent == server_pid and SPAWNED in (entry / "cmdline").read_bytes():
+                pids.append(int(entry.name))
+    return sorted(pids)

@@ -173,6 +173,17 @@ def test_a_bad_host_url_is_one_line_and_a_failure(tmp_path: Path) -> None:
         "and a host name"]
 
 
+def test_source_addresses_that_cannot_reach_the_target_are_one_line_and_a_failure(
+        tmp_path: Path) -> None:
+    done = run_locust("-u", "1", "-t", "2s", "--source-addresses", "::1", "EchoUser",
+                      report_dir=tmp_path)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("wsharness:")]
+    assert len(errors) == 1
+    assert "--source-addresses ::1: IPv6 addresses cannot reach the IPv4 target" in errors[0]
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.parametrize("distributed", sorted(DISTRIBUTED))
 def test_two_workers_merge_their_histograms_exactly(tmp_path: Path, distributed: str) -> None:
     """With --processes 2, and with a --master and two --worker processes started apart."""

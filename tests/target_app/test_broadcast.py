@@ -48,7 +48,6 @@ QUIET_S = scaled(0.5)
 ids = itertools.count(1000)
 
 
-
 @contextlib.contextmanager
 def room_server(redis_at: RedisServer, log_path: Path,
                 env: dict[str, str] | None = None) -> Iterator[Server]:
@@ -296,7 +295,7 @@ STALL_S = 2.0
 
 def test_a_full_buffer_on_one_worker_holds_the_publishers_of_the_other(
         redis_at: RedisServer, tmp_path: Path) -> None:
-    """A member of worker A reads nothing while a member of worker B pipelines 3,000 messages:
+    """A member of worker A reads nothing while a member of worker B pipelines 4,000 messages:
     A's relay waits on the full buffer and holds B's publisher, so what waits in A's relay
     queue stays small; once the stalled member is evicted, a reading member of A gets every
     message in order, and the stalled member's `left the chat`."""
@@ -441,14 +440,7 @@ def test_workers_with_a_broadcast_share_the_room(redis_at: RedisServer) -> None:
         while scrape_url(f"http://127.0.0.1:{port}").get("wsharness_broadcast_up") != 1:
             assert time.monotonic() < deadline, "no worker shows its Redis on /metrics"
             time.sleep(0.05)
-        client = redis.Redis.from_url(redis_at.url)
-        try:
-            deadline = time.monotonic() + TIMEOUT_S
-            while client.pubsub_numsub("wsharness:0:chat")[0][1] < 2:  # both workers subscribed
-                assert time.monotonic() < deadline, "the workers did not both subscribe"
-                time.sleep(0.05)
-        finally:
-            client.close()
+        redis_at.wait_for_subscribers(parse_broadcast_url(redis_at.url).channel, 2)
         with open_socket(f"ws://127.0.0.1:{port}/ws/1") as one, \
                 open_socket(f"ws://127.0.0.1:{port}/ws/2") as two:
             one.send("hi")

@@ -80,7 +80,7 @@ def test_exposition_has_every_family(server: Server) -> None:
     for endpoint in ("echo", "items", "chat"):
         for name in (OPEN, RECEIVED, SENT):
             assert key(name, endpoint=endpoint) in samples
-    for reason in ("stalled", "unsupported_data"):
+    for reason in ("broadcast_lost", "stalled", "unsupported_data"):
         assert key("wsharness_evictions_total", reason=reason) in samples
     assert samples["wsharness_queued_bytes"] >= 0
     assert samples["process_resident_memory_bytes"] > 1_000_000
