@@ -4,6 +4,9 @@
 Every test checks either on the wire (a real server on a free loopback port, or --url) or
 in-process (Starlette's TestClient); its test id and its `checked` user property say which,
 and on the wire which server (`wire-uvicorn-websockets-sansio`, `wire-hypercorn`, `wire-url`).
+Its `served_by` user property names what served it (`uvicorn-websockets-sansio`, `hypercorn`,
+`url`, `in-process`) and its `group` property its group (`contract`, `scale`, ...: the
+markers), which the reports read from JUnit XML.
 The plugin is loaded by every pytest run in an environment that has wsharness, so it acts
 only on runs that collect the suite.
 """
@@ -221,14 +224,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         if own_timeout and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(int(scaled(TEST_TIMEOUT_S))))
+        group = next((m.name for m in item.iter_markers() if m.name in MARKERS), None)
+        if group is not None:
+            item.user_properties.append(("group", group))
         names = getattr(item, "fixturenames", ())
         if "wire" in names:
             item.user_properties.append(("checked", "wire"))
             callspec = getattr(item, "callspec", None)
-            if callspec is not None and callspec.params.get("wire", ("url",))[0] != "url":
-                expect_test_gap(item, wire_label(*callspec.params["wire"]))
+            target = callspec.params.get("wire", ("url", None)) if callspec else ("url", None)
+            label = wire_label(*target)
+            item.user_properties.append(("served_by", label))
+            if label != "url":
+                expect_test_gap(item, label)
         if "in_process" in names:
             item.user_properties.append(("checked", "in-process"))
+            item.user_properties.append(("served_by", "in-process"))
 
 
 def wire_label(server: str, ws: str | None) -> str:

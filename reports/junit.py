@@ -1,6 +1,12 @@
-"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module, and the
-Autobahn catalogue's verdicts that the autobahn group records as test properties
-(`autobahn CASE` = `OK`, or `VERDICT: why`)."""
+"""Conformance results from JUnit XML (pytest's `--junitxml`), grouped by test module; per
+group (the suite's marker: contract, scale, ...) and served target (`uvicorn-wsproto`,
+`hypercorn`, `url`, `in-process`) when a run checked more than one target; and the Autobahn
+catalogue's verdicts that the autobahn group records as test properties (`autobahn CASE` =
+`OK`, or `VERDICT: why`).
+
+The suite records a test's group and target as the properties `group` and `served_by`. Files
+written before it did have neither: the group is then the test module, and the target is read
+from the test id (`[wire-hypercorn]`, `[group-1-wire-uvicorn-wsproto]`, `[in-process]`)."""
 
 from __future__ import annotations
 
@@ -13,9 +19,19 @@ from typing import Literal
 
 from reports.textfile import read_bytes
 
-Outcome = Literal["passed", "failed", "error", "skipped"]
+Outcome = Literal["passed", "failed", "error", "skipped", "xfailed"]
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped", "xfailed")
 JUNIT_FILE = "conformance.xml"
 OUTCOME_OF_TAG: dict[str, Outcome] = {"failure": "failed", "error": "error", "skipped": "skipped"}
+XFAIL_TYPE = "pytest.xfail"  # pytest writes an expected failure as <skipped type=...>
+GROUP_PROPERTY = "group"  # the suite's group of a test: its marker
+TARGET_PROPERTY = "served_by"  # what served a test: a server label, `url` or `in-process`
+IN_PROCESS = "in-process"
+KNOWN_TARGETS = ("uvicorn-websockets-sansio", "uvicorn-websockets", "uvicorn-wsproto",
+                 "hypercorn", "granian", "daphne", "url", IN_PROCESS)  # the columns' order
+TARGET_IN_ID = re.compile(  # a target in a test id, for files without served_by
+    r"(?:^|-)(?:wire-(" + "|".join(re.escape(t) for t in KNOWN_TARGETS[:-1])
+    + r"|[^-]+)|(" + IN_PROCESS + r"))(?=-|$)")
 AUTOBAHN_CASE = re.compile(r"autobahn (\d+(?:\.\d+)+)")  # a property naming one case
 AUTOBAHN_VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
 GROUP_PARAMETER = re.compile(r"group-\d+-?")
@@ -31,13 +47,19 @@ class TestCase:
     name: str
     outcome: Outcome
     message: str = ""
+    marker: str = ""  # the suite's group (contract, scale, ...), "" if not recorded
+    target: str = ""  # what served it (`hypercorn`, `url`, `in-process`), "" if unknown
+
+    @property
+    def matrix_group(self) -> str:
+        """The row of the group x target matrix: the marker, else the test module."""
+        return self.marker or self.group
 
 
 @dataclass
 class Group:
     name: str
-    counts: dict[Outcome, int] = field(
-        default_factory=lambda: {"passed": 0, "failed": 0, "error": 0, "skipped": 0})
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
 
     @property
     def ok(self) -> bool:
@@ -81,6 +103,28 @@ class Conformance:
         return sorted(groups.values(), key=lambda g: g.name)
 
     @property
+    def targets(self) -> list[str]:
+        """Every target a test was checked against, in KNOWN_TARGETS' order, others after."""
+        seen = list(dict.fromkeys(c.target for c in self.cases if c.target))
+        return sorted(seen, key=lambda t: (KNOWN_TARGETS.index(t) if t in KNOWN_TARGETS
+                                           else len(KNOWN_TARGETS), seen.index(t)))
+
+    @property
+    def served_targets(self) -> list[str]:
+        """The targets on the wire: every one but in-process."""
+        return [t for t in self.targets if t != IN_PROCESS]
+
+    def matrix(self) -> dict[str, dict[str, Group]]:
+        """Outcome counts per group (row) and target (column): {group: {target: counts}};
+        a target that ran none of a group's tests has no entry in its row."""
+        rows: dict[str, dict[str, Group]] = {}
+        for case in self.cases:
+            row = rows.setdefault(case.matrix_group, {})
+            target = case.target or "?"
+            row.setdefault(target, Group(target)).counts[case.outcome] += 1
+        return dict(sorted(rows.items()))
+
+    @property
     def failures(self) -> list[TestCase]:
         return [c for c in self.cases if c.outcome in ("failed", "error")]
 
@@ -116,10 +160,23 @@ def _cases(elements: Iterable[ET.Element]) -> Iterable[TestCase]:
         for child in element:
             if child.tag in OUTCOME_OF_TAG:
                 outcome = OUTCOME_OF_TAG[child.tag]
+                if outcome == "skipped" and child.get("type") == XFAIL_TYPE:
+                    outcome = "xfailed"
                 message = _first_line(child.get("message") or child.text or "")
                 break
-        yield TestCase(group_of(element.get("classname", "")), element.get("name", "?"),
-                       outcome, message)
+        properties = {p.get("name", ""): p.get("value") or "" for p in element.iter("property")}
+        name = element.get("name", "?")
+        yield TestCase(group_of(element.get("classname", "")), name, outcome, message,
+                       properties.get(GROUP_PROPERTY, ""),
+                       properties.get(TARGET_PROPERTY) or target_in_id(name))
+
+
+def target_in_id(name: str) -> str:
+    """The target a test id names: `test_x[wire-uvicorn-wsproto-echo]` -> `uvicorn-wsproto`,
+    `test_y[in-process]` -> `in-process`; "" if it names none."""
+    parameters = name.partition("[")[2].removesuffix("]")
+    matched = TARGET_IN_ID.search(parameters)
+    return (matched.group(1) or matched.group(2)) if matched else ""
 
 
 def _first_line(text: str) -> str:

@@ -20,7 +20,14 @@ from reports.measures import (
     throughput_per_s,
 )
 from reports.results import MetricKind, Results, load_results, results_path
-from reports.summary import lost_worker_lines, peak_connections, summary_markdown
+from reports.summary import (
+    MATRIX_LEGEND,
+    conformance_totals,
+    lost_worker_lines,
+    matrix_cell,
+    peak_connections,
+    summary_markdown,
+)
 
 REPORT_FILE = "report.html"
 SUMMARY_FILE = "summary.md"
@@ -178,24 +185,41 @@ def conformance_parts(conformance: Conformance | None) -> list[str]:
     if conformance is None:
         return [page.paragraph("No conformance results for this run (render with --junit FILE, "
                                f"or put {JUNIT_FILE} beside results.json).", "note")]
-    rows = []
-    for group in conformance.groups:
-        verdict = '<span class="ok">pass</span>' if group.ok else '<span class="bad">fail</span>'
-        rows.append([escape(group.name), verdict,
-                     *(str(group.counts[o]) for o in ("passed", "failed", "error", "skipped"))])
-    parts = [
-        page.paragraph(f"{conformance.total('passed')} passed, {conformance.total('failed')} "
-                       f"failed, {conformance.total('error')} errors, "
-                       f"{conformance.total('skipped')} skipped ({conformance.source})."),
-        page.table(["group (test module)", "verdict", "passed", "failed", "errors", "skipped"],
-                   rows, table_id="conformance-groups", raw_cells=True),
-    ]
+    parts = [page.paragraph(f"{conformance_totals(conformance)} ({conformance.source})."),
+             *(conformance_matrix_parts(conformance) if len(conformance.served_targets) > 1
+               else [conformance_groups_table(conformance)])]
     if conformance.failures:
         parts.append(page.table(
             ["group", "test", "outcome", "message"],
             [[c.group, c.name, c.outcome, c.message] for c in conformance.failures],
             table_id="conformance-failures"))
     return parts + autobahn_parts(conformance)
+
+
+def conformance_groups_table(conformance: Conformance) -> str:
+    rows = []
+    for group in conformance.groups:
+        verdict = '<span class="ok">pass</span>' if group.ok else '<span class="bad">fail</span>'
+        rows.append([escape(group.name), verdict, *(str(group.counts[o]) for o in (
+            "passed", "failed", "error", "skipped", "xfailed"))])
+    return page.table(["group (test module)", "verdict", "passed", "failed", "errors", "skipped",
+                       "xfailed"], rows, table_id="conformance-groups", raw_cells=True)
+
+
+def conformance_matrix_parts(conformance: Conformance) -> list[str]:
+    """Outcome counts per group (rows) and target (columns), for a run of several targets."""
+    targets = conformance.targets
+    rows = []
+    for group, row in conformance.matrix().items():
+        cells = []
+        for target in targets:
+            parts = matrix_cell(row.get(target))
+            cells.append(" · ".join(f'<span class="bad">{escape(text)}</span>' if bad
+                                    else escape(text) for text, bad in parts) or "–")
+        rows.append([escape(group), *cells])
+    return [page.table(["group", *targets], rows, table_id="conformance-matrix",
+                       raw_cells=True),
+            page.paragraph(MATRIX_LEGEND + ".", "note")]
 
 
 def autobahn_parts(conformance: Conformance) -> list[str]:

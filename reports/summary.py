@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from reports.junit import Conformance
+from reports.junit import Conformance, Group, Outcome
 from reports.measures import error_share, ranked_counts, run_duration_s, throughput_per_s
 from reports.results import Results
 
@@ -16,10 +16,64 @@ def cell(value: object) -> str:
     return " ".join(text.split())
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], *,
+                   align_right: bool = True) -> list[str]:
+    """A Markdown table; columns after the first are right-aligned unless align_right=False."""
+    right = "---:" if align_right else "---"
     lines = ["| " + " | ".join(cell(h) for h in header) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+             "|" + "|".join("---" if i == 0 else right for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+MATRIX_MARKS: dict[Outcome, str] = {"passed": "✓", "failed": "✗", "error": "error",
+                                    "xfailed": "xfail", "skipped": "skip"}
+MATRIX_LEGEND = ("✓ passed, ✗ failed, error: the test errored, xfail: an expected failure (a "
+                 "known server gap), skip: skipped; – : no test of the group ran there")
+BAD_OUTCOMES: tuple[Outcome, ...] = ("failed", "error")
+
+
+def matrix_cell(counts: Group | None) -> list[tuple[str, bool]]:
+    """A group x target cell as its parts, each with whether it is bad (a failure or an
+    error): [("41 ✓", False), ("2 xfail", False)]; [] when no test ran there."""
+    if counts is None:
+        return []
+    return [(f"{n} {mark}", outcome in BAD_OUTCOMES) for outcome, mark in MATRIX_MARKS.items()
+            if (n := counts.counts[outcome])]
+
+
+def conformance_totals(conformance: Conformance) -> str:
+    return (f"{conformance.total('passed')} passed, {conformance.total('failed')} failed, "
+            f"{conformance.total('error')} errors, {conformance.total('skipped')} skipped, "
+            f"{conformance.total('xfailed')} xfailed")
+
+
+def conformance_markdown(conformance: Conformance) -> list[str]:
+    """The totals, then a table per group: per target when the run checked several served
+    targets, else the groups' counts."""
+    lines = [f"Conformance: {conformance_totals(conformance)}.", ""]
+    if len(conformance.served_targets) > 1:
+        targets = conformance.targets
+        rows = []
+        for group, row in conformance.matrix().items():
+            cells = []
+            for target in targets:
+                parts = matrix_cell(row.get(target))
+                cells.append(" · ".join(f"**{text}**" if bad else text for text, bad in parts)
+                             or "–")
+            rows.append([group, *cells])
+        lines += markdown_table(["group", *targets], rows, align_right=False)
+        lines += ["", MATRIX_LEGEND + "."]
+    else:
+        lines += markdown_table(
+            ["group", "verdict", "passed", "failed", "errors", "skipped", "xfailed"],
+            [[g.name, "pass" if g.ok else "**fail**", g.counts["passed"], g.counts["failed"],
+              g.counts["error"], g.counts["skipped"], g.counts["xfailed"]]
+             for g in conformance.groups])
+    for target in conformance.autobahn_targets:
+        counts = conformance.autobahn_counts(target)
+        lines += ["", f"Autobahn catalogue, {cell(target)}: " + ", ".join(
+            f"{name} {n}" for name, n in counts.items() if n) + "."]
     return lines
 
 
@@ -59,17 +113,7 @@ def summary_markdown(results: Results, conformance: Conformance | None) -> str:
                   "these results."]
         lines += [f"- {cell(line)}" for line in lost_worker_lines(results)]
     if conformance is not None:
-        lines += ["", f"Conformance: {conformance.total('passed')} passed, "
-                  f"{conformance.total('failed')} failed, {conformance.total('error')} errors, "
-                  f"{conformance.total('skipped')} skipped.", ""]
-        lines += markdown_table(
-            ["group", "verdict", "passed", "failed", "errors", "skipped"],
-            [[g.name, "pass" if g.ok else "**fail**", g.counts["passed"], g.counts["failed"],
-              g.counts["error"], g.counts["skipped"]] for g in conformance.groups])
-        for target in conformance.autobahn_targets:
-            counts = conformance.autobahn_counts(target)
-            lines += ["", f"Autobahn catalogue, {cell(target)}: " + ", ".join(
-                f"{name} {n}" for name, n in counts.items() if n) + "."]
+        lines += ["", *conformance_markdown(conformance)]
     return "\n".join(lines) + "\n"
 
 

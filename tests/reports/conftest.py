@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -48,16 +49,23 @@ SAMPLE_SUITE = {
 }
 
 
-@pytest.fixture(scope="session")
-def junit_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """JUnit XML written by a real pytest run of a small suite: pass, fail, skip and error."""
-    suite = tmp_path_factory.mktemp("suite")
+def junit_of(suite: Path, files: dict[str, str], *, returncode: int,
+             env: dict[str, str] | None = None) -> Path:
+    """JUnit XML written by a real pytest run of the files, in suite; the run must end with
+    returncode."""
     (suite / "pytest.ini").write_text("[pytest]\n")
-    for name, source in SAMPLE_SUITE.items():
+    for name, source in files.items():
         (suite / name).write_text(source)
     output = suite / "conformance.xml"
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={output}",
-         str(suite)], cwd=suite, capture_output=True, timeout=60, check=False)
-    assert completed.returncode == 1, completed.stdout.decode()
+         str(suite)], cwd=suite, capture_output=True, timeout=60, check=False,
+        env={**os.environ, **(env or {})})
+    assert completed.returncode == returncode, completed.stdout.decode()
     return output
+
+
+@pytest.fixture(scope="session")
+def junit_xml(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """JUnit XML written by a real pytest run of a small suite: pass, fail, skip and error."""
+    return junit_of(tmp_path_factory.mktemp("suite"), SAMPLE_SUITE, returncode=1)
