@@ -331,7 +331,8 @@ class SansIOClient:
                 self.refusal = f"no handshake answer: {events}"
             else:
                 self.pending.extend(events)
-        if self.protocol.state is not State.OPEN and not self.refusal:
+        failed = self.protocol.handshake_exc is not None or self.protocol.state is State.CONNECTING
+        if failed and not self.refusal:  # a server may close at once after its 101: not failed
             self.refusal = f"the handshake failed ({self.protocol.handshake_exc!r})"
 
     async def __aexit__(self, *exc_info: object) -> None:

@@ -5,9 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from conformance.rawclient import Endpoint, RawStream, http_answer, kept_open, upgrade_request
+from websockets.frames import Opcode
+from websockets.utils import accept_key
+
+from conformance.frames import WireFrame, encode
+from conformance.rawclient import (
+    CloseSeen,
+    Endpoint,
+    RawStream,
+    SansIOClient,
+    http_answer,
+    kept_open,
+    upgrade_request,
+    wait_for_close,
+)
 
 LAST_WORDS = b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"
 FLOOD_BYTES = 4 * 1024 * 1024
@@ -98,3 +112,31 @@ def test_a_connection_the_server_closes_is_not_reported() -> None:
             return await kept_open(endpoint, b"", TIMEOUT_S)
 
     assert asyncio.run(asyncio.wait_for(check(), TIMEOUT_S)) is None
+
+
+async def accept_then_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Accept the handshake, then in the same write a close frame (1011), then the end."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+        key = next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:"))
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+                     + accept_key(key).encode() + b"\r\n\r\n"
+                     + encode(WireFrame(Opcode.CLOSE, struct.pack("!H", 1011), masked=False)))
+        await writer.drain()
+    finally:
+        writer.close()
+
+
+def test_a_server_that_closes_right_after_accepting_has_not_refused() -> None:
+    async def check() -> CloseSeen:
+        async with loopback_server(accept_then_close) as endpoint:
+            url = f"ws://{endpoint.host}:{endpoint.port}/ws"
+            async with SansIOClient(url) as client:
+                assert client.refusal == ""
+                return await wait_for_close(client, asyncio.get_running_loop().time() + 5)
+
+    seen = asyncio.run(asyncio.wait_for(check(), TIMEOUT_S))
+    assert seen.close is not None
+    assert seen.close.code == 1011
