@@ -1,0 +1,1 @@
+"""Tests of the benchmarks' own plumbing (they measure; these check how they run)."""
