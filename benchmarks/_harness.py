@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -21,13 +20,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from wsharness.serve import LaunchError, Server, serve
+from benchmarks._proc import pin_tree
+from wsharness.serve import STARTUP_S, LaunchError, Server, serve, wait_until_answering
+from wsharness.servers import DEFAULT_SERVER
 from wsharness.tied import tied_command
+from wsharness.timeouts import scaled
 
 REPO = Path(__file__).resolve().parents[1]
 APPS = {"default": "target_app:app", "docs": "target_app.docs:app"}
 CLIENT = "client"  # argv[1] of a benchmark's client process
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ENDPOINTS = ("echo", "items", "chat")
 
 Params = dict[str, Any]
@@ -44,18 +45,16 @@ def cores() -> tuple[int, int]:
     return allowed[0], allowed[-1]
 
 
-def pin(pid: int, core: int) -> None:
-    """Pin every thread of process pid to core."""
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        with contextlib.suppress(ProcessLookupError):
-            os.sched_setaffinity(int(task.name), {core})
-
-
 @contextlib.contextmanager
-def pinned_server(app: str, core: int, env: dict[str, str] | None = None) -> Iterator[Server]:
-    with serve(APPS.get(app, app), cwd=REPO, env=env) as server:
-        pin(server.process.pid, core)
-        yield server
+def pinned_server(app: str, core: int, env: dict[str, str] | None = None, *,
+                  server: str = DEFAULT_SERVER, ws: str | None = None) -> Iterator[Server]:
+    """APP (an APPS name or MODULE:ATTR) served by `server`, every thread of every one of its
+    processes pinned to core. It has answered a request first: a server's worker processes
+    are all there to pin."""
+    with serve(APPS.get(app, app), server=server, ws=ws, cwd=REPO, env=env) as serving:
+        wait_until_answering(serving.host, serving.port, scaled(STARTUP_S), serving.process)
+        pin_tree(serving.process.pid, core)
+        yield serving
 
 
 def run_client(module: str, task: str, params: Params, core: int, timeout_s: float) -> Params:
@@ -162,17 +161,6 @@ def wait_until_quiet(server: Server, timeout_s: float) -> Samples:
         if quiet or time.monotonic() > deadline:
             return samples
         time.sleep(0.1)
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of process pid, all its threads."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -52,10 +51,10 @@ from benchmarks._harness import (
     BenchmarkError,
     markdown_table,
     number,
-    process_cpu_s,
     run,
     write_json,
 )
+from benchmarks._proc import cpu_s, raise_open_file_limit, rss_kb
 from loadtests._options import DEFAULT_MAX_CONNECTING
 from loadtests._sources import source_addresses
 from reports.results import Results, decode_histogram, load_results
@@ -102,28 +101,6 @@ def cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
-
-
-def raise_open_file_limit() -> int:
-    """The soft limit up to the hard one, for this process and its children; the limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def rss_kb(pid: int) -> int:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def cpu_s(pid: int) -> float:
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        return process_cpu_s(pid)
-    return 0.0
 
 
 def open_files(pid: int) -> int:
@@ -195,9 +172,8 @@ class Sampler:
                 time.monotonic() - self.started, {pid: rss_kb(pid) for pid in pids},
                 {pid: open_files(pid) for pid in pids}, {pid: rss_kb(pid) for pid in server},
                 {pid: open_files(pid) for pid in server},
-                {"server": sum(cpu_s(pid) for pid in server),
-                 "generators": sum(cpu_s(pid) for pid in self.processes.generators),
-                 "master": cpu_s(self.processes.master)}))
+                {"server": cpu_s(server), "generators": cpu_s(self.processes.generators),
+                 "master": cpu_s([self.processes.master])}))
             self._stop.wait(SAMPLE_S)
 
 
