@@ -1,9 +1,11 @@
-"""The worker processes Locust forks for --processes, ended when their master exits early.
+"""The worker processes Locust forks for --processes, killed when their master quits before
+its run starts (bad input, a target that does not answer).
 
 Locust's master reaps its forked workers at exit but, asking waitpid without waiting, takes
 a live worker for an exited one and leaves it running; a worker that never reached the master
-then retries for minutes, holding the run's stdout open. A master that quits before its run
-starts (bad input, a target that does not answer) ends them itself.
+then retries for minutes, holding the run's stdout open. Stopped gently instead, a worker in
+the middle of its start-up can send the master a report it cannot read (a traceback). Killed,
+it has nothing to lose: the run has not begun.
 """
 
 from __future__ import annotations
@@ -11,10 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
-
-POLL_S = 0.05
 
 
 def child_pids() -> list[int]:
@@ -26,26 +25,10 @@ def child_pids() -> list[int]:
     return pids
 
 
-def end_children(grace_s: float) -> None:
-    """SIGTERM every child, wait up to grace_s for them to exit, then SIGKILL the rest. They
-    are left to be reaped by Locust's own exit handler, which then finds them exited."""
+def kill_children() -> list[int]:
+    """SIGKILL every child; the pids killed. They are left for Locust's exit handler to reap."""
     pids = child_pids()
     for pid in pids:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while pids and time.monotonic() < deadline:
-        pids = [pid for pid in pids if not _exited(pid)]
-        if pids:
-            time.sleep(POLL_S)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-def _exited(pid: int) -> bool:
-    """Whether the child has exited, without reaping it."""
-    try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return True  # reaped already
+    return pids

@@ -31,7 +31,7 @@ from locust import events
 from locust.runners import STATE_MISSING, MasterRunner, WorkerRunner
 
 from loadtests._finished import run_finished
-from loadtests._forked import end_children
+from loadtests._forked import kill_children
 from loadtests._gc import FREEZER
 from loadtests._options import Settings, add_arguments
 from loadtests._recorder import RECORDER, Merged, Snapshot, empty_snapshot
@@ -91,12 +91,14 @@ def die(message: str, runner: Any = None) -> NoReturn:
     sys.stderr.flush()
     stop_embedded()
     if isinstance(runner, MasterRunner):
-        expected = getattr(runner.environment.parsed_options, "expect_workers", 0) or 0
-        deadline = time.monotonic() + WORKERS_CONNECT_WAIT_S
-        while len(runner.clients.all) < expected and time.monotonic() < deadline:
-            gevent.sleep(0.1)
+        # --processes workers have measured nothing yet: killed, they neither linger (Locust's
+        # exit leaves one that had not connected running) nor race their own start-up
+        if not kill_children():  # workers started apart: told to quit once they are here
+            expected = getattr(runner.environment.parsed_options, "expect_workers", 0) or 0
+            deadline = time.monotonic() + WORKERS_CONNECT_WAIT_S
+            while len(runner.clients.all) < expected and time.monotonic() < deadline:
+                gevent.sleep(0.1)
         runner.quit()
-        end_children(WORKERS_CONNECT_WAIT_S)  # --processes workers that never connected
     sys.exit(1)
 
 

@@ -36,6 +36,7 @@ RUN = ("-t", "3s")
 SERVING = re.compile(r"wsharness: serving \S+ at (http://\S+) for this run")
 RATE_PER_S = 20
 HELD_BACK_MS = 500
+LOOP_CLOCK_MS = 2  # how early a server's timed sleep may end (see the stall test)
 
 
 def check_metric(metric: Metric) -> None:
@@ -303,7 +304,9 @@ def test_a_stall_counts_for_every_message_it_held_back(tmp_path: Path) -> None:
                     if step.value_iterated_to >= HELD_BACK_MS * 1000)
     # the stalled reply, and the messages due while it was held; without the correction: 1
     assert held_back >= 1 + (stall_ms - HELD_BACK_MS) // period_ms
-    assert histogram.get_max_value() >= stall_ms * 1000  # the stalled reply itself
+    # the stalled reply itself: the server's sleep may end up to LOOP_CLOCK_MS early (uvloop
+    # times it in whole milliseconds from the loop's cached clock; seen: 999.9 ms)
+    assert histogram.get_max_value() >= (stall_ms - LOOP_CLOCK_MS) * 1000
 
 
 def test_think_time_with_another_rate_is_one_line_and_a_failure(tmp_path: Path) -> None:
