@@ -54,9 +54,10 @@ def test_5_5_3_an_unsolicited_pong_is_ignored(wire: WireTarget, raw_target: RawT
 @example(code=CloseCode.NORMAL_CLOSURE, reason=b"", before=[])
 @example(code=4999, reason="κόσμε".encode(), before=[])
 def test_5_5_1_a_valid_close_code_is_answered_with_a_close_frame(
-        raw_target: RawTarget, code: int | None, reason: bytes,
+        wire: WireTarget, raw_target: RawTarget, code: int | None, reason: bytes,
         before: list[str | bytes]) -> None:
     """before: messages sent and echoed first, so the close comes mid-conversation."""
+    assume_within_limits(wire, before)
     async def check() -> None:
         if before:  # their echoes are the fragmentation rule's concern: read and checked there
             await expect_echo(raw_target, [f for m in before for f in message_frames(m)],
