@@ -13,18 +13,22 @@ from __future__ import annotations
 import contextlib
 import math
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
+from conformance.server_gaps import server_label
 from conformance.targets import WireTarget, app_option
 from wsharness import servers
 from wsharness.serve import LaunchError, UvicornOption, interrupt, serve
 from wsharness.servers import Unsupported
 from wsharness.stall import STALL_ENV
+from wsharness.timeouts import scaled
 
 UVICORN_MAX_MESSAGE_BYTES = 16 * 1024 * 1024  # uvicorn's --ws-max-size default
 UVICORN_PING_INTERVAL_S = 20.0  # uvicorn's --ws-ping-interval default
@@ -100,16 +104,22 @@ class Limits:
 
 @dataclass(frozen=True)
 class OwnServer:
-    """A uvicorn serving --app for one check: its address, its log, its process."""
+    """A server serving --app for one check: its address, its log, its process, which server."""
 
     target: WireTarget
     log_path: Path
     process: subprocess.Popen[bytes]
-    interrupt_group: bool = True
+    kind: servers.ServerKind
+
+    def wait_for_late_logs(self) -> None:
+        """Give the server the time it may take to log what an app raised (a bounded wait,
+        ServerKind.log_delay_s: daphne logs from a checker that runs once a second)."""
+        if self.kind.log_delay_s:
+            time.sleep(scaled(self.kind.log_delay_s))
 
     def begin_shutdown(self) -> None:
         """Ask for a graceful shutdown, as Ctrl-C does (SIGINT), without waiting for it."""
-        interrupt(self.process, group=self.interrupt_group)
+        interrupt(self.process, group=self.kind.interrupt_group)
 
     def wait_stopped(self, timeout_s: float) -> bool:
         """Whether the server exited within timeout_s."""
@@ -137,11 +147,13 @@ def limits(request: pytest.FixtureRequest) -> Limits:
 def skip_unless_told(wire: WireTarget, *options: str) -> None:
     """Skip a check that needs these uvicorn.Config settings where the suite serves --app with a
     server that has no equivalent of them (it cannot be told the limit the check tests)."""
-    if wire.server is None:
-        return
-    if missing := [option for option in options if not servers.supports(wire.server, option)]:
-        pytest.skip(f"{servers.describe(wire.server)} has no equivalent of uvicorn's "
-                    f"{', '.join(missing)}: the suite cannot set what this check tests")
+    if wire.server is not None and (missing := servers.lacking(wire.server, options)):
+        skip_unsupported(wire, servers.no_equivalent(wire.server, missing))
+
+
+def skip_unsupported(wire: WireTarget, line: str) -> NoReturn:
+    """Skip a check whose server cannot be told what it tests (line: servers.Unsupported's)."""
+    pytest.skip(f"{server_label(wire)}: {line}: the suite cannot set what this check tests")
 
 
 @contextlib.contextmanager
@@ -156,14 +168,13 @@ def serve_own(config: pytest.Config, wire: WireTarget, limits: Limits, log_path:
                    workers=config.getoption("--workers"),
                    env={STALL_ENV: str(config.getoption("--stall-s"))},
                    options={**limits.server_options(wire.server), **options}) as server:
-            yield OwnServer(WireTarget(server.ws_url, wire.label, wire.server, wire.ws),
-                            log_path, server.process,
-                            servers.kind(wire.server).interrupt_group)
+            yield OwnServer(wire.at(server.ws_url), log_path, server.process,
+                            servers.kind(wire.server))
     except Unsupported as exc:
-        pytest.skip(f"{servers.describe(wire.server, wire.ws)}: {exc}")
+        skip_unsupported(wire, str(exc))
     except LaunchError as exc:
-        pytest.fail(f"cannot serve {app} with {servers.describe(wire.server, wire.ws)}: {exc} "
-                    f"(log: {log_path})", pytrace=False)
+        pytest.fail(f"cannot serve {app} with {server_label(wire)}: {exc} (log: {log_path})",
+                    pytrace=False)
 
 
 @pytest.fixture

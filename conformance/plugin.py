@@ -77,9 +77,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the ASGI server serving --app; all: each in turn, uvicorn with the "
                     f"--ws-impl given (default {DEFAULT_SERVER}; the others: pip install "
                     f"'wsharness[{servers.EXTRA}]')")
-    group.addoption("--ws-impl", default=WS_IMPLS[0], choices=[*WS_IMPLS, "all"],
-                    help="uvicorn WebSocket implementation serving --app; all: each in turn "
-                    f"(default {WS_IMPLS[0]})")
+    group.addoption("--ws-impl", default=None, choices=[*WS_IMPLS, "all"],
+                    help="uvicorn's WebSocket implementation serving --app; all: each in turn "
+                    f"(default {WS_IMPLS[0]}); only for uvicorn: with --server all it applies to "
+                    "uvicorn, with another server it is a usage error")
     group.addoption("--workers", default=1, type=int, metavar="N",
                     help="uvicorn worker processes serving --app (default 1); a chat room that "
                     "lives in one process fails its checks with 2 or more")
@@ -163,22 +164,28 @@ def check_servers(config: pytest.Config) -> None:
                                 "target is already running")
     if config.getoption("--url"):
         return
-    for server in dict.fromkeys(server for server, _ in wire_servers(config)):
+    chosen = config.getoption("--server") or DEFAULT_SERVER
+    if config.getoption("--ws-impl") is not None and chosen not in ("uvicorn", "all"):
+        raise pytest.UsageError(f"--ws-impl picks uvicorn's WebSocket implementation: {chosen} "
+                                "has one of its own")
+    for server in dict.fromkeys(target.server for target in wire_servers(config)):
+        assert server is not None
         try:
-            servers.check_request(server, host="127.0.0.1", ws=None,
-                                  workers=config.getoption("--workers"), options={})
+            servers.check_request(server, ws=None, workers=config.getoption("--workers"),
+                                  options={})
         except ServerError as exc:
             raise pytest.UsageError(f"--server {server}: {exc}") from None
 
 
-def wire_servers(config: pytest.Config) -> list[tuple[str, str | None]]:
-    """The (server, uvicorn ws impl) pairs serving --app: --server, and for uvicorn --ws-impl."""
+def wire_servers(config: pytest.Config) -> list[WireTarget]:
+    """The servers serving --app, not started yet: --server, and for uvicorn --ws-impl (None:
+    its default)."""
     chosen = config.getoption("--server") or DEFAULT_SERVER
-    impls = list(WS_IMPLS) if config.getoption("--ws-impl") == "all" else [
-        config.getoption("--ws-impl")]
+    impl = config.getoption("--ws-impl")
+    impls = list(WS_IMPLS) if impl == "all" else [impl or WS_IMPLS[0]]
     names = list(SERVERS) if chosen == "all" else [chosen]
-    return [(name, impl) for name in names
-            for impl in (impls if name == "uvicorn" else [None])]
+    return [WireTarget("", name, ws) for name in names
+            for ws in (impls if name == "uvicorn" else [None])]
 
 
 def collects_the_suite(config: pytest.Config) -> bool:
@@ -210,9 +217,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not metafunc.definition.path.is_relative_to(SUITE_DIR):
         return
     if "wire" in metafunc.fixturenames:
-        targets = [("url", None)] if WIRE_BASE in config.stash else wire_servers(config)
+        targets = ([WireTarget(config.stash[WIRE_BASE])] if WIRE_BASE in config.stash
+                   else wire_servers(config))
         metafunc.parametrize("wire", targets, indirect=True, scope="session",
-                             ids=[f"wire-{wire_label(*target)}" for target in targets])
+                             ids=[f"wire-{target.label}" for target in targets])
     if "in_process" in metafunc.fixturenames:
         metafunc.parametrize("in_process", ["in-process"], indirect=True, scope="session")
 
@@ -231,18 +239,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "wire" in names:
             item.user_properties.append(("checked", "wire"))
             callspec = getattr(item, "callspec", None)
-            target = callspec.params.get("wire", ("url", None)) if callspec else ("url", None)
-            label = wire_label(*target)
-            item.user_properties.append(("served_by", label))
-            if label != "url":
-                expect_test_gap(item, label)
+            target = callspec.params.get("wire") if callspec else None
+            target = target if isinstance(target, WireTarget) else WireTarget("")
+            item.user_properties.append(("served_by", target.label))
+            expect_test_gap(item, target)
         if "in_process" in names:
             item.user_properties.append(("checked", "in-process"))
             item.user_properties.append(("served_by", "in-process"))
-
-
-def wire_label(server: str, ws: str | None) -> str:
-    return "url" if server == "url" else servers.label(server, ws)
 
 
 @pytest.fixture(scope="session")
@@ -250,14 +253,12 @@ def wire(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
          limits: Limits) -> Iterator[WireTarget]:  # noqa: F811 (the fixture)
     """The target on the wire: --url, or --app served by the requested server (for uvicorn,
     with the requested ws impl)."""
-    config = request.config
-    if WIRE_BASE in config.stash:
-        yield WireTarget(config.stash[WIRE_BASE], "url")
+    target: WireTarget = request.param
+    if target.server is None:
+        yield target
         return
-    server, ws = request.param
-    label = wire_label(server, ws)
-    log_path = tmp_path_factory.mktemp("server") / f"{label}.log"
-    with serve_own(config, WireTarget("", label, server, ws), limits, log_path, {}) as own:
+    log_path = tmp_path_factory.mktemp("server") / f"{target.label}.log"
+    with serve_own(request.config, target, limits, log_path, {}) as own:
         yield own.target
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
+from wsharness import servers
 from wsharness.target import TargetError
 
 APP_INI = "wsharness_app"
@@ -19,13 +20,21 @@ NO_TARGET = ("no target to check: pass --app MODULE:ATTR (an ASGI app to serve) 
 
 @dataclass(frozen=True)
 class WireTarget:
-    """A WebSocket server on the wire; label says which (`uvicorn-wsproto`, `hypercorn`, or
-    `url`); server and ws are None under --url."""
+    """A WebSocket server on the wire at base (ws://host:port): the server the suite serves
+    --app with and, for uvicorn, its WebSocket implementation; server None under --url."""
 
     base: str
-    label: str
     server: str | None = None
     ws: str | None = None
+
+    @property
+    def label(self) -> str:
+        """Which: `uvicorn-wsproto`, `hypercorn`, or `url`."""
+        return "url" if self.server is None else servers.label(self.server, self.ws)
+
+    def at(self, base: str) -> WireTarget:
+        """The same server, on the wire at base."""
+        return replace(self, base=base)
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"

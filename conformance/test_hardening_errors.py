@@ -1,8 +1,9 @@
 """A client's normal close is not an error: the server must not log it as one.
 
 The check needs the server's log, so it runs with --app on a server of its own: clients close
-normally (1000, 1001) on every socket after one exchange, then the server is stopped
-gracefully, which waits for every handler to end, and its whole log is read.
+normally (1000, 1001) on every socket after one exchange; once the server has had the time it
+may take to log an app's exception (daphne: up to a second), it is stopped gracefully, which
+waits for every handler to end, and its whole log is read.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ async def close_normally_everywhere(target: WireTarget) -> list[str]:
 def test_a_normal_close_is_never_logged_as_an_exception_wire(own_server: ServeOwn) -> None:
     with own_server() as server:
         problems = run(close_normally_everywhere(server.target), CHECK_TIMEOUT_S)
+        server.wait_for_late_logs()
         server.begin_shutdown()
         stopped = server.wait_stopped(STOP_TIMEOUT_S)
         log = server.log()

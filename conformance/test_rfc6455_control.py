@@ -19,7 +19,7 @@ from conformance.rfc6455 import (
     expect_failure,
     expect_ignored,
 )
-from conformance.server_gaps import expect_server_gap
+from conformance.server_gaps import assume_within_limits, expect_server_gap
 from conformance.targets import WireTarget
 from wsharness.timeouts import scaled
 
@@ -41,8 +41,9 @@ def test_5_5_2_a_ping_is_answered_by_a_pong_with_its_payload(raw_target: RawTarg
 
 
 @given(payload=strategies.ping_payloads(), message=SMALL_MESSAGES)
-def test_5_5_3_an_unsolicited_pong_is_ignored(raw_target: RawTarget, payload: bytes,
-                                             message: str | bytes) -> None:
+def test_5_5_3_an_unsolicited_pong_is_ignored(wire: WireTarget, raw_target: RawTarget,
+                                             payload: bytes, message: str | bytes) -> None:
+    assume_within_limits(wire, [message])
     frames = [WireFrame(Opcode.PONG, payload), *message_frames(message)]
     run(expect_ignored(raw_target, frames, message, "rfc6455.unsolicited-pong"), CHECK_TIMEOUT_S)
 
@@ -53,9 +54,10 @@ def test_5_5_3_an_unsolicited_pong_is_ignored(raw_target: RawTarget, payload: by
 @example(code=CloseCode.NORMAL_CLOSURE, reason=b"", before=[])
 @example(code=4999, reason="κόσμε".encode(), before=[])
 def test_5_5_1_a_valid_close_code_is_answered_with_a_close_frame(
-        raw_target: RawTarget, code: int | None, reason: bytes,
+        wire: WireTarget, raw_target: RawTarget, code: int | None, reason: bytes,
         before: list[str | bytes]) -> None:
     """before: messages sent and echoed first, so the close comes mid-conversation."""
+    assume_within_limits(wire, before)
     async def check() -> None:
         if before:  # their echoes are the fragmentation rule's concern: read and checked there
             await expect_echo(raw_target, [f for m in before for f in message_frames(m)],

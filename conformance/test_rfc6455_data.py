@@ -13,7 +13,9 @@ from conformance import strategies
 from conformance.client import run
 from conformance.frames import WireFrame, fragments
 from conformance.rfc6455 import INVALID_DATA, RawTarget, expect_echo, expect_failure
+from conformance.server_gaps import assume_within_limits
 from conformance.strategies import Repeated
+from conformance.targets import WireTarget
 from wsharness.timeouts import scaled
 
 pytestmark = pytest.mark.protocol
@@ -40,13 +42,14 @@ def split_messages(draw: st.DrawFn) -> tuple[Repeated, list[int]]:
 @example(split=(Repeated("x", 5 * strategies.MIB), [2**20 * i for i in range(1, 5)]))
 @example(split=(Repeated(bytes(range(256)), 3 * strategies.MIB), [1, 65_536, 65_537]))
 def test_5_4_any_split_of_a_message_echoes_the_same_message(
-        raw_target: RawTarget, split: tuple[Repeated, list[int]]) -> None:
+        wire: WireTarget, raw_target: RawTarget, split: tuple[Repeated, list[int]]) -> None:
     """A text is cut between characters only: a cut inside one is the UTF-8 rule's concern."""
     message, offsets = split[0].message, split[1]
     opcode, payload = payload_of(message)
     if opcode == Opcode.TEXT:
         offsets = strategies.at_character_boundaries(payload, offsets)
     frames = fragments(opcode, payload, offsets)
+    assume_within_limits(wire, [message], frames)
     run(expect_echo(raw_target, frames, [message], "rfc6455.fragmentation"), CHECK_TIMEOUT_S)
 
 

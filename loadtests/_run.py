@@ -346,6 +346,7 @@ def _finish(environment: Any, run: Run, merged: Merged, ended_s: float,
         "user_classes": sorted(cls.__name__ for cls in environment.user_classes),
         "processes": merged.processes,
         "embedded_app": run.settings.target_app if PROCESS.embedded else None,
+        "target_server": run.settings.target_server if PROCESS.embedded else None,  # --host
         "messages_sent": merged.sent,
         "messages_received": merged.received,
     }

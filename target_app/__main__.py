@@ -10,14 +10,14 @@ import sys
 from target_app.broadcast import BROADCAST_ENV, BroadcastError, check_reachable, parse_broadcast_url
 from wsharness import servers
 from wsharness.argtypes import positive_int
-from wsharness.bind import BindError, bind_listening
+from wsharness.bind import BindError, bind_listening, reserve_port
 from wsharness.handover import run
-from wsharness.servers import DEFAULT_SERVER, SERVERS, WS_IMPLS, ServerError
+from wsharness.servers import DEFAULT_BACKLOG, DEFAULT_SERVER, SERVERS, WS_IMPLS, ServerError
 from wsharness.target import url_host
 
+LOG_LEVEL = "info"
 VARIANTS = {"hardened": "target_app:app", "docs": "target_app.docs:app"}
 PROG = "python -m target_app"
-UVICORN_BACKLOG = 2048
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -39,9 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="relay the chat room through this Redis (pub/sub), so that it spans "
                              "workers and hosts (hardened variant; default: "
                              f"${BROADCAST_ENV}, else a room in memory in each process)")
-    parser.add_argument("--backlog", type=positive_int, default=UVICORN_BACKLOG,
+    parser.add_argument("--backlog", type=positive_int, default=DEFAULT_BACKLOG,
                         help="connections the kernel queues until they are accepted (default "
-                             f"{UVICORN_BACKLOG}, uvicorn's; capped by net.core.somaxconn)")
+                             f"{DEFAULT_BACKLOG}, uvicorn's; capped by net.core.somaxconn)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port {args.port} is not a port number (0-65535)")
@@ -75,14 +75,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     options: dict[str, servers.UvicornOption] = {"backlog": args.backlog}
     try:
-        kind = servers.check_request(args.server, host=args.host, ws=args.ws,
-                                     workers=args.workers, options=options)
+        kind = servers.check_request(args.server, ws=args.ws, workers=args.workers,
+                                     options=options, log_level=LOG_LEVEL)
     except ServerError as exc:
         raise SystemExit(f"{PROG}: error: {exc}") from None
     warning = check_broadcast(args)
     try:  # bound now, so a busy port is one line, not a uvicorn traceback
-        sock = bind_listening(args.host, args.port)
+        sock = (bind_listening if kind.adopts_socket else reserve_port)(args.host, args.port)
     except BindError as exc:
+        raise SystemExit(f"{PROG}: error: {exc}") from None
+    try:
+        servers.check_family(args.server, sock.family, args.host)
+    except ServerError as exc:
+        sock.close()
         raise SystemExit(f"{PROG}: error: {exc}") from None
     port = sock.getsockname()[1]
     print(f"wsharness reference app ({args.variant}) at http://{url_host(args.host)}:{port}/",
@@ -95,12 +100,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not kind.listens_itself:
         sock.listen(args.backlog)
+    # kept across exec: the server adopts it, or (Granian) it holds the port while the server's
+    # workers bind it beside it (wsharness.bind.reserve_port)
     sock.set_inheritable(True)
     command = servers.command(args.server, VARIANTS[args.variant], fd=sock.fileno(),
                               host=args.host, port=port, ws=None, workers=args.workers,
-                              log_level="info", options=options)
-    if not kind.adopts_socket:
-        sock.close()  # it binds the port itself
+                              log_level=LOG_LEVEL, options=options)
     os.execv(command[0], command)
 
 

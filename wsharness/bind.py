@@ -19,6 +19,19 @@ def bind_listening(host: str, port: int) -> socket.socket:
     Made from getaddrinfo's family, type and protocol: asyncio sets TCP_NODELAY only on the
     connections of a socket that says it is TCP, and small WebSocket frames must not wait.
     """
+    return bind(host, port, socket.SO_REUSEADDR)
+
+
+def reserve_port(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to host:port with SO_REUSEPORT and never listening, for a server
+    that binds the port itself with SO_REUSEPORT (Granian's workers): held while the server
+    runs, it lets that server bind beside it, while anyone binding without SO_REUSEPORT gets
+    EADDRINUSE, and it takes no connections. A port picked free and released instead could be
+    bound by another SO_REUSEPORT program before the server, which would then share it."""
+    return bind(host, port, socket.SO_REUSEPORT)
+
+
+def bind(host: str, port: int, reuse: int) -> socket.socket:
     if not 0 <= port <= MAX_PORT:
         raise BindError(f"{port} is not a port number (0-{MAX_PORT})")
     try:
@@ -29,7 +42,7 @@ def bind_listening(host: str, port: int) -> socket.socket:
         raise BindError(f"cannot resolve host {host!r}: {reason}") from None
     sock = socket.socket(family, kind, proto)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, reuse, 1)
         sock.bind(address)
     except OSError as exc:
         sock.close()

@@ -3,10 +3,12 @@ server (wsharness.servers).
 
 The listening socket is bound here first (wsharness.bind) and handed to the server
 (wsharness.handover for uvicorn), so the port is known and held before the server starts;
-Granian, which cannot adopt a socket, gets the free port instead. The server is tied to this
-process (wsharness.tied) and stopped at the end of the `with` block. With several uvicorn
-workers the block begins once every worker serves, so that connections spread over them from
-the start; other servers' blocks begin once the first one answers.
+Granian, which cannot adopt a socket, binds the port itself beside a socket held here
+(SO_REUSEPORT, never listening) until the block ends, so that nobody else takes the port. The
+server is tied to this process (wsharness.tied) and stopped at the end of the `with` block.
+With several uvicorn workers the block begins once every worker serves, and Granian's once
+every worker listens on the port, so that connections spread over them from the start;
+hypercorn's (one socket, shared by its workers) begins once it answers.
 """
 
 from __future__ import annotations
@@ -23,18 +25,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wsharness import servers
-from wsharness.bind import BindError, bind_listening
+from wsharness.bind import BindError, bind_listening, reserve_port
 from wsharness.servers import DEFAULT_SERVER, WS_IMPLS, LaunchError, UvicornOption
 from wsharness.target import url_host
 from wsharness.tied import tied_command
 from wsharness.timeouts import scaled
 
 __all__ = ["STARTUP_S", "WS_IMPLS", "LaunchError", "Server", "UvicornOption", "interrupt", "serve",
-           "stop", "wait_until_answering", "wait_until_listening", "wait_until_ready",
-           "worker_pids"]
+           "stop", "wait_until_all_listen", "wait_until_answering", "wait_until_listening",
+           "wait_until_ready", "worker_pids"]
 STARTUP_S = 20.0  # before WSHARNESS_TIMEOUT_SCALE, which is read only when a server starts
 ANSWER_PROBE = b"GET / HTTP/1.1\r\nHost: wsharness\r\nConnection: close\r\n\r\n"
 SPAWNED = b"multiprocessing.spawn"  # uvicorn's workers are spawned processes
+TCP_LISTEN = "0A"  # the state column of /proc/net/tcp
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,58 @@ def wait_until_answering(host: str, port: int, timeout_s: float,
     raise LaunchError(f"nothing answers on {host}:{port} after {timeout_s:.0f}s")
 
 
+def wait_until_all_listen(port: int, workers: int, timeout_s: float,
+                          process: subprocess.Popen[bytes]) -> None:
+    """Wait until the server's processes hold `workers` sockets listening on the port: a
+    server whose workers each bind the port (SO_REUSEPORT: Granian) takes connections on
+    every worker from then on, and has finished starting."""
+    deadline = time.monotonic() + timeout_s
+    while (found := listening_sockets(port, process_tree(process.pid))) < workers:
+        if process.poll() is not None:
+            raise LaunchError(f"server exited with code {process.returncode} before its "
+                              "workers all listened")
+        if time.monotonic() > deadline:
+            raise LaunchError(f"{found} of the server's {workers} workers listen on port {port} "
+                              f"after {timeout_s:.0f}s")
+        time.sleep(0.05)
+
+
+def listening_sockets(port: int, pids: list[int]) -> int:
+    """How many TCP sockets listening on the port (IPv4 or IPv6) these processes hold."""
+    inodes = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if link.startswith("socket:["):
+                        inodes.add(int(link[8:-1]))
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if (fields[3] == TCP_LISTEN and int(fields[1].rpartition(":")[2], 16) == port
+                        and int(fields[9]) in inodes):
+                    count += 1
+    return count
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int((entry / "stat").read_text().rpartition(")")[2].split()[1])
+                children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = [], [pid]
+    while pending:
+        tree.append(current := pending.pop())
+        pending.extend(children.get(current, []))
+    return tree
+
+
 def wait_until_ready(ready: int, timeout_s: float,
                      process: subprocess.Popen[bytes]) -> None:
     """Wait for the line the server writes to the pipe `ready` once all its workers serve."""
@@ -101,15 +156,6 @@ def wait_until_ready(ready: int, timeout_s: float,
             raise LaunchError(f"server exited with code {process.returncode} before its "
                               "workers all served")
     raise LaunchError(f"the server's workers did not all start within {timeout_s:.0f}s")
-
-
-def uvicorn_command(app: str, *, fd: int, ws: str, workers: int, log_level: str,
-                    options: Mapping[str, UvicornOption], ready_fd: int | None = None) -> list[str]:
-    """uvicorn on the bound socket fd, stopped by the kernel if this process dies without
-    stopping it (`tied`); with ready_fd, it writes a line there once every worker serves."""
-    return tied_command(servers.command(
-        "uvicorn", app, fd=fd, host="", port=0, ws=ws, workers=workers, log_level=log_level,
-        options=options, ready_fd=ready_fd))
 
 
 @contextlib.contextmanager
@@ -126,25 +172,29 @@ def serve(app: str = "target_app:app", *, server: str = DEFAULT_SERVER, host: st
     A server that is not installed, or cannot serve as asked, raises a ServerError (a
     LaunchError) with one line before anything starts."""
     options = dict(options or {})
-    kind = servers.check_request(server, host=host, ws=ws, workers=workers, options=options)
+    kind = servers.check_request(server, ws=ws, workers=workers, options=options,
+                                 log_level=log_level)
     ws = (ws or WS_IMPLS[0]) if server == "uvicorn" else None
     env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(
         p for p in (str(cwd or Path.cwd()), os.environ.get("PYTHONPATH", "")) if p)}
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(log_path, "wb")) if log_path else subprocess.DEVNULL
         try:
-            sock = bind_listening(host, port)
+            sock = (bind_listening if kind.adopts_socket else reserve_port)(host, port)
         except BindError as exc:
             raise LaunchError(str(exc)) from None
+        if not kind.adopts_socket:  # held, never listening, until the server has stopped
+            stack.enter_context(sock)
         ready, told = os.pipe() if workers > 1 and server == "uvicorn" else (None, None)
         if ready is not None:
             stack.callback(os.close, ready)
-        with sock:  # the server holds the only copy once it runs: the port ends with it
+        with contextlib.ExitStack() as handed:  # the server holds the only copy once it runs
+            if kind.adopts_socket:
+                handed.enter_context(sock)
+            servers.check_family(server, sock.family, host)
             port = sock.getsockname()[1]
-            if not kind.adopts_socket:
-                sock.close()  # it binds the port itself, a moment from now
-            elif not kind.listens_itself:
-                sock.listen(servers.daphne_backlog(options))
+            if not kind.listens_itself:
+                sock.listen(servers.handover_backlog(options))
             try:
                 process = subprocess.Popen(
                     tied_command(servers.command(
@@ -163,6 +213,8 @@ def serve(app: str = "target_app:app", *, server: str = DEFAULT_SERVER, host: st
                 wait_until_answering(host, port, scaled(STARTUP_S), process)
             if ready is not None:
                 wait_until_ready(ready, scaled(STARTUP_S), process)
+            if not kind.adopts_socket:
+                wait_until_all_listen(port, workers, scaled(STARTUP_S), process)
             yield Server(host, port, process, server, ws)
         finally:
             stop(process, group=kind.interrupt_group)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 
@@ -52,6 +53,9 @@ class ServerKind:
     many_workers: bool
     options: Mapping[str, str]  # uvicorn.Config keyword -> this server's setting
     interrupt_group: bool = True  # Ctrl-C reaches its whole process group, workers too
+    log_delay_s: float = 0.0  # how late it may log what an app raised (before scaling)
+    ipv4_only: bool = False  # the socket it adopts must be IPv4
+    log_levels: tuple[str, ...] = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 KINDS = {
@@ -66,7 +70,7 @@ KINDS = {
             "backlog": "backlog",
             "ssl_keyfile": "keyfile",
             "ssl_certfile": "certfile",
-        }),
+        }, log_levels=("critical", "error", "warning", "info", "debug")),
     "granian": ServerKind(
         "granian", "granian", "granian", adopts_socket=False, listens_itself=True,
         many_workers=True, options={
@@ -74,7 +78,8 @@ KINDS = {
             "backlog": "--backlog",
             "ssl_keyfile": "--ssl-keyfile",
             "ssl_certfile": "--ssl-certificate",
-        }, interrupt_group=False),  # its workers, interrupted too, never finish stopping
+        }, interrupt_group=False,  # its workers, interrupted too, never finish stopping
+        log_levels=("critical", "error", "warning", "info", "debug")),
     "daphne": ServerKind(
         "daphne", "daphne", "daphne", adopts_socket=True, listens_itself=False,
         many_workers=False, options={
@@ -82,10 +87,17 @@ KINDS = {
             "ws_ping_interval": "--ping-interval",
             "ws_ping_timeout": "--ping-timeout",
             "backlog": "backlog",  # the handed-over socket's own listen backlog
-        }),
+        }, ipv4_only=True,
+        # an app's exception is logged by a checker that runs once a second
+        log_delay_s=1.5),
 }
 DAPHNE_VERBOSITY = {"debug": 2, "trace": 2, "info": 1}  # any other level: 0 (warnings)
-DEFAULT_BACKLOG = 2048  # uvicorn's, for the socket handed to daphne listening
+DEFAULT_BACKLOG = 2048  # uvicorn's; also for a socket handed over listening (daphne)
+GRANIAN_MIN_BACKLOG = 128
+GRANIAN_KILL_TIMEOUT_S = (1, 1800)  # --workers-kill-timeout: whole seconds in this range
+WHOLE_SECONDS = {  # options a server takes in whole seconds only
+    ("daphne", "ws_ping_interval"), ("daphne", "ws_ping_timeout"),
+    ("granian", "timeout_graceful_shutdown")}
 
 
 def kind(name: str) -> ServerKind:
@@ -127,13 +139,15 @@ def supports(name: str, option: str) -> bool:
     return name == "uvicorn" or option in kind(name).options
 
 
-def lacking(name: str, options: Mapping[str, UvicornOption]) -> list[str]:
+def lacking(name: str, options: Iterable[str]) -> list[str]:
+    """The uvicorn.Config keywords among these the server has no equivalent of."""
     return [option for option in options if not supports(name, option)]
 
 
-def check_request(name: str, *, host: str, ws: str | None, workers: int,
-                  options: Mapping[str, UvicornOption]) -> ServerKind:
-    """The server, if it is installed and can serve as asked; ServerError otherwise."""
+def check_request(name: str, *, ws: str | None, workers: int,
+                  options: Mapping[str, UvicornOption], log_level: str = "warning") -> ServerKind:
+    """The server, if it is installed and can serve as asked (its options' values too);
+    ServerError otherwise. Where the socket's address family matters: check_family."""
     server = require(name)
     if ws is not None and name != "uvicorn":
         raise Unsupported(f"{name} has one WebSocket implementation of its own: --ws {ws} "
@@ -141,14 +155,53 @@ def check_request(name: str, *, host: str, ws: str | None, workers: int,
     if ws is not None and ws not in WS_IMPLS:
         raise ServerError(f"unknown uvicorn WebSocket implementation {ws!r} "
                           f"(one of {', '.join(WS_IMPLS)})")
-    if name == "daphne" and ":" in host:
-        raise Unsupported(f"daphne adopts IPv4 sockets only (its --fd): serve it on an IPv4 "
-                          f"address, not {host}")
     if workers > 1 and not server.many_workers:
         raise Unsupported(f"{name} serves from one process: {workers} workers are not available")
     if missing := lacking(name, options):
-        raise Unsupported(f"{name} has no equivalent of uvicorn's {', '.join(missing)}")
+        raise Unsupported(no_equivalent(name, missing))
+    check_log_level(server, log_level)
+    for option, value in options.items():
+        check_value(name, option, value)
     return server
+
+
+def no_equivalent(name: str, options: list[str]) -> str:
+    """The line for options a server has no equivalent of."""
+    return f"{name} has no equivalent of uvicorn's {', '.join(options)}"
+
+
+def check_log_level(server: ServerKind, log_level: str) -> None:
+    levels = KINDS["uvicorn"].log_levels
+    if log_level not in levels:
+        raise ServerError(f"unknown log level {log_level!r} (one of {', '.join(levels)})")
+    if log_level not in server.log_levels:
+        raise Unsupported(f"{server.name} has no log level {log_level!r} (one of "
+                          f"{', '.join(server.log_levels)})")
+
+
+def check_value(name: str, option: str, value: UvicornOption) -> None:
+    """A value the server's own setting refuses (it would exit on it): Unsupported."""
+    if name == "uvicorn" or isinstance(value, bool):
+        return
+    setting = kind(name).options[option]
+    if (name, option) in WHOLE_SECONDS and isinstance(value, float) and not value.is_integer():
+        raise Unsupported(f"{name} takes whole seconds for {setting} (uvicorn's {option}): "
+                          f"not {value:g}")
+    if name == "granian" and option == "backlog" and isinstance(value, int | float) \
+            and value < GRANIAN_MIN_BACKLOG:
+        raise Unsupported(f"granian's {setting} is at least {GRANIAN_MIN_BACKLOG}: not {value:g}")
+    low, high = GRANIAN_KILL_TIMEOUT_S
+    if name == "granian" and option == "timeout_graceful_shutdown" \
+            and isinstance(value, int | float) and not low <= value <= high:
+        raise Unsupported(f"granian's {setting} is {low} to {high} seconds: not {value:g}")
+
+
+def check_family(name: str, family: int, host: str) -> None:
+    """A server that adopts IPv4 sockets only, given the socket bound for host: Unsupported
+    unless that socket is IPv4 (a name may resolve to IPv6 first)."""
+    if kind(name).ipv4_only and family != socket.AF_INET:
+        raise Unsupported(f"{name} adopts IPv4 sockets only (its --fd): serve it on an IPv4 "
+                          f"address, not {host} (bound as IPv6)")
 
 
 def command(name: str, app: str, *, fd: int, host: str, port: int, ws: str | None,
@@ -187,5 +240,6 @@ def shown(value: UvicornOption) -> str:
     return str(int(value)) if whole else str(value)
 
 
-def daphne_backlog(options: Mapping[str, UvicornOption]) -> int:
+def handover_backlog(options: Mapping[str, UvicornOption]) -> int:
+    """The listen() backlog of a socket handed over listening already (daphne's)."""
     return int(options.get("backlog", DEFAULT_BACKLOG))

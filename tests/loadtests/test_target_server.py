@@ -9,6 +9,7 @@ from pathlib import Path
 from reports.results import load_results
 from tests.absent import python_without
 from tests.loadtests.running import REPO, RUN_TIMEOUT_S, locust_command, only_run_dir, run_locust
+from wsharness.serve import serve
 from wsharness.servers import describe
 
 
@@ -44,3 +45,13 @@ def test_a_server_that_is_not_installed_is_one_line_and_a_failure(tmp_path: Path
     assert [line for line in done.stderr.splitlines() if line.startswith("wsharness:")] == [
         "wsharness: --target-server daphne is not installed: pip install 'wsharness[servers]'"]
     assert "Traceback" not in done.stderr
+
+
+def test_a_run_against_host_names_no_server(tmp_path: Path) -> None:
+    """With --host the run did not serve its target: no server, in run.server or its settings."""
+    with serve(cwd=REPO) as target:
+        done = run_locust("-u", "1", "-r", "1", "-t", "1s", "--host", target.url, "EchoUser",
+                          report_dir=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = load_results(only_run_dir(tmp_path))["run"]
+    assert (run.get("server"), run["settings"]["target_server"]) == (None, None)

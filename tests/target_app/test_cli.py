@@ -105,6 +105,8 @@ def test_port_in_use_is_one_line(busy_port: int) -> None:
     (["--server", "tornado"], "invalid choice: 'tornado'"),
     (["--server", "daphne", "--workers", "2"], "daphne serves from one process"),
     (["--server", "granian", "--ws", "wsproto"], "--ws wsproto picks uvicorn's"),
+    (["--server", "granian", "--backlog", "64"], "granian's --backlog is at least 128"),
+    (["--server", "daphne", "--host", "::1"], "daphne adopts IPv4 sockets only"),
     (["--host", "no.such.host.invalid"], "cannot resolve host"),
 ])
 def test_bad_options_are_one_line(args: list[str], message: str) -> None:

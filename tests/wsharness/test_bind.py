@@ -1,4 +1,5 @@
-"""bind_listening: a TCP socket bound, not yet listening, for the server that takes it."""
+"""bind_listening: a TCP socket bound, not yet listening, for the server that takes it;
+reserve_port: a port held for a server that binds it itself with SO_REUSEPORT."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import socket
 
 import pytest
 
-from wsharness.bind import BindError, bind_listening
+from wsharness.bind import BindError, bind_listening, reserve_port
 from wsharness.handover import adopt
 
 
@@ -48,3 +49,19 @@ def test_a_port_out_of_range_or_a_name_idna_refuses_is_one_line(host: str, port:
                                                                    message: str) -> None:
     with pytest.raises(BindError, match=message):
         bind_listening(host, port)
+
+
+def test_a_reserved_port_lets_a_reuseport_server_bind_beside_it_and_nobody_else() -> None:
+    with reserve_port("127.0.0.1", 0) as held:
+        port = held.getsockname()[1]
+        with pytest.raises(BindError, match="is already in use"):
+            bind_listening("127.0.0.1", port)  # SO_REUSEADDR, as most servers bind
+        with pytest.raises(ConnectionRefusedError):  # the reservation takes no connection
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+        with socket.socket() as server:  # as each Granian worker binds
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            server.bind(("127.0.0.1", port))
+            server.listen()
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                accepted, _ = server.accept()
+                accepted.close()
