@@ -24,7 +24,7 @@ from reports.summary import (
     MATRIX_LEGEND,
     conformance_totals,
     lost_worker_lines,
-    matrix_cell,
+    matrix_rows,
     peak_connections,
     summary_markdown,
 )
@@ -208,16 +208,10 @@ def conformance_groups_table(conformance: Conformance) -> str:
 
 def conformance_matrix_parts(conformance: Conformance) -> list[str]:
     """Outcome counts per group (rows) and target (columns), for a run of several targets."""
-    targets = conformance.targets
-    rows = []
-    for group, row in conformance.matrix().items():
-        cells = []
-        for target in targets:
-            parts = matrix_cell(row.get(target))
-            cells.append(" · ".join(f'<span class="bad">{escape(text)}</span>' if bad
-                                    else escape(text) for text, bad in parts) or "–")
-        rows.append([escape(group), *cells])
-    return [page.table(["group", *targets], rows, table_id="conformance-matrix",
+    rows = matrix_rows(conformance, lambda text, bad: f'<span class="bad">{escape(text)}</span>'
+                       if bad else escape(text))
+    rows = [[escape(group), *cells] for group, *cells in rows]
+    return [page.table(["group", *conformance.targets], rows, table_id="conformance-matrix",
                        raw_cells=True),
             page.paragraph(MATRIX_LEGEND + ".", "note")]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from reports.junit import Conformance, Group, Outcome
@@ -42,6 +42,14 @@ def matrix_cell(counts: Group | None) -> list[tuple[str, bool]]:
             if (n := counts.counts[outcome])]
 
 
+def matrix_rows(conformance: Conformance, show: Callable[[str, bool], str]) -> list[list[str]]:
+    """The group x target matrix as table rows, each cell's parts shown by show(text, bad)
+    and joined; a dash where no test of the group ran."""
+    return [[group, *(" · ".join(show(text, bad) for text, bad in matrix_cell(row.get(target)))
+                      or "–" for target in conformance.targets)]
+            for group, row in conformance.matrix().items()]
+
+
 def conformance_totals(conformance: Conformance) -> str:
     return (f"{conformance.total('passed')} passed, {conformance.total('failed')} failed, "
             f"{conformance.total('error')} errors, {conformance.total('skipped')} skipped, "
@@ -53,16 +61,8 @@ def conformance_markdown(conformance: Conformance) -> list[str]:
     targets, else the groups' counts."""
     lines = [f"Conformance: {conformance_totals(conformance)}.", ""]
     if len(conformance.served_targets) > 1:
-        targets = conformance.targets
-        rows = []
-        for group, row in conformance.matrix().items():
-            cells = []
-            for target in targets:
-                parts = matrix_cell(row.get(target))
-                cells.append(" · ".join(f"**{text}**" if bad else text for text, bad in parts)
-                             or "–")
-            rows.append([group, *cells])
-        lines += markdown_table(["group", *targets], rows, align_right=False)
+        rows = matrix_rows(conformance, lambda text, bad: f"**{text}**" if bad else text)
+        lines += markdown_table(["group", *conformance.targets], rows, align_right=False)
         lines += ["", MATRIX_LEGEND + "."]
     else:
         lines += markdown_table(

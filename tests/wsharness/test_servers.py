@@ -5,7 +5,6 @@ that is not installed is one line naming the extra."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from pathlib import Path
 
@@ -15,8 +14,9 @@ from websockets.frames import CloseCode
 from websockets.sync.client import connect
 
 from tests.absent import REPO, python_without
+from tests.wsharness.test_serve import echo, refused
 from wsharness.bind import BindError, bind_listening
-from wsharness.serve import Server, listening_sockets, process_tree, serve
+from wsharness.serve import listening_sockets, process_tree, serve
 from wsharness.servers import SERVERS, ServerError, Unsupported, label
 from wsharness.timeouts import scaled
 
@@ -24,18 +24,6 @@ TIMEOUT_S = scaled(5.0)
 SMALL_LIMIT = 1000  # bytes
 
 
-def echo(server: Server, text: str) -> object:
-    with connect(f"{server.ws_url}/ws", open_timeout=TIMEOUT_S) as ws:
-        ws.send(text)
-        return ws.recv(TIMEOUT_S)
-
-
-def refused(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 @pytest.mark.parametrize("name", SERVERS)
