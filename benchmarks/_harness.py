@@ -62,9 +62,12 @@ def run_client(module: str, task: str, params: Params, core: int, timeout_s: flo
     process = start_client(module, task, params, core)
     try:
         out, err = process.communicate(timeout=timeout_s)
-    except BaseException:
+    except BaseException as exc:
         process.kill()
         process.wait()
+        if isinstance(exc, subprocess.TimeoutExpired):
+            raise BenchmarkError(f"the {task} client did not finish within {timeout_s:.0f}s") \
+                from None
         raise
     return client_result(task, process.returncode, out, err)
 

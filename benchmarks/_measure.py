@@ -9,7 +9,8 @@ import argparse
 from dataclasses import dataclass
 
 from benchmarks._harness import Params, cores, number, pinned_server, run_client
-from benchmarks._proc import cpu_snapshot, other_load, process_tree
+from benchmarks._proc import cpu_snapshot, other_load
+from wsharness.serve import process_tree
 from wsharness.servers import DEFAULT_SERVER
 
 WORKLOADS = "benchmarks._workloads"

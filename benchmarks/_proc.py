@@ -16,28 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from wsharness.serve import process_tree
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 BUSY_FIELDS = (0, 1, 2, 5, 6)  # /proc/stat's cpu line: user, nice, system, irq, softirq
 STEAL_FIELD = 7
-
-
-def children(pid: int) -> list[int]:
-    """The live children of process pid, from all its threads."""
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with contextlib.suppress(OSError):
-                found += [int(child) for child in (task / "children").read_text().split()]
-    return found
-
-
-def process_tree(pid: int) -> list[int]:
-    """Process pid and all its live descendants."""
-    tree, new = [pid], [pid]
-    while new:
-        new = [child for parent in new for child in children(parent)]
-        tree += new
-    return tree
 
 
 def pin(pid: int, core: int) -> None:

@@ -163,18 +163,20 @@ def serve_own(config: pytest.Config, wire: WireTarget, limits: Limits, log_path:
     and the workers of the shared server."""
     app = app_option(config)
     assert wire.server is not None, "a server of the suite's own serves --app"
-    try:
-        with serve(app, server=wire.server, ws=wire.ws, cwd=Path.cwd(), log_path=log_path,
-                   workers=config.getoption("--workers"),
-                   env={STALL_ENV: str(config.getoption("--stall-s"))},
-                   options={**limits.server_options(wire.server), **options}) as server:
-            yield OwnServer(wire.at(server.ws_url), log_path, server.process,
-                            servers.kind(wire.server))
-    except Unsupported as exc:
-        skip_unsupported(wire, str(exc))
-    except LaunchError as exc:
-        pytest.fail(f"cannot serve {app} with {server_label(wire)}: {exc} (log: {log_path})",
-                    pytrace=False)
+    with contextlib.ExitStack() as stack:
+        try:  # only the start: what the check's own body raises is the check's
+            server = stack.enter_context(serve(
+                app, server=wire.server, ws=wire.ws, cwd=Path.cwd(), log_path=log_path,
+                workers=config.getoption("--workers"),
+                env={STALL_ENV: str(config.getoption("--stall-s"))},
+                options={**limits.server_options(wire.server), **options}))
+        except Unsupported as exc:
+            skip_unsupported(wire, str(exc))
+        except LaunchError as exc:
+            pytest.fail(f"cannot serve {app} with {server_label(wire)}: {exc} (log: {log_path})",
+                        pytrace=False)
+        yield OwnServer(wire.at(server.ws_url), log_path, server.process,
+                        servers.kind(wire.server))
 
 
 @pytest.fixture

@@ -159,9 +159,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def check_servers(config: pytest.Config) -> None:
     """--server goes with --app, and every server it names can serve as asked (installed; the
     workers): a usage error of one line otherwise."""
-    if config.getoption("--url") and config.getoption("--server") is not None:
-        raise pytest.UsageError("--server picks the server the suite starts for --app: a --url "
-                                "target is already running")
+    if config.getoption("--url"):
+        for option in ("--server", "--ws-impl"):
+            if config.getoption(option) is not None:
+                raise pytest.UsageError(f"{option} picks how the suite serves --app: a --url "
+                                        "target is already running")
     if config.getoption("--url"):
         return
     chosen = config.getoption("--server") or DEFAULT_SERVER
@@ -201,7 +203,6 @@ def collects_the_suite(config: pytest.Config) -> bool:
         if path in SUITE_DIR.parents and CHECKOUT:
             return True
     return False
-
 
 
 def raise_open_file_limit() -> None:

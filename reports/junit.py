@@ -29,9 +29,12 @@ TARGET_PROPERTY = "served_by"  # what served a test: a server label, `url` or `i
 IN_PROCESS = "in-process"
 KNOWN_TARGETS = ("uvicorn-websockets-sansio", "uvicorn-websockets", "uvicorn-wsproto",
                  "hypercorn", "granian", "daphne", "url", IN_PROCESS)  # the columns' order
+UVICORN_IMPLS_BEFORE_SERVERS = ("websockets-sansio", "websockets", "wsproto")  # ids' bare impls
 TARGET_IN_ID = re.compile(  # a target in a test id, for files without served_by
-    r"(?:^|-)(?:wire-(" + "|".join(re.escape(t) for t in KNOWN_TARGETS[:-1])
+    r"(?:^|-)(?:wire-(" + "|".join(re.escape(t) for t in
+                                   (*KNOWN_TARGETS[:-1], *UVICORN_IMPLS_BEFORE_SERVERS))
     + r"|[^-]+)|(" + IN_PROCESS + r"))(?=-|$)")
+UNKNOWN_TARGET = "?"  # a test whose target neither its properties nor its id name
 AUTOBAHN_CASE = re.compile(r"autobahn (\d+(?:\.\d+)+)")  # a property naming one case
 AUTOBAHN_VERDICTS = ("OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED", "FAILED")
 GROUP_PARAMETER = re.compile(r"group-\d+-?")
@@ -69,7 +72,7 @@ class Group:
 @dataclass(frozen=True)
 class CaseVerdict:
     """One Autobahn case's verdict against one target (the test's parameters less the group:
-    `wire-websockets-sansio`, `wire-url`)."""
+    `wire-uvicorn-websockets-sansio`, `wire-url`)."""
 
     target: str
     case: str
@@ -105,14 +108,14 @@ class Conformance:
     @property
     def targets(self) -> list[str]:
         """Every target a test was checked against, in KNOWN_TARGETS' order, others after."""
-        seen = list(dict.fromkeys(c.target for c in self.cases if c.target))
+        seen = list(dict.fromkeys(c.target or UNKNOWN_TARGET for c in self.cases))
         return sorted(seen, key=lambda t: (KNOWN_TARGETS.index(t) if t in KNOWN_TARGETS
                                            else len(KNOWN_TARGETS), seen.index(t)))
 
     @property
     def served_targets(self) -> list[str]:
-        """The targets on the wire: every one but in-process."""
-        return [t for t in self.targets if t != IN_PROCESS]
+        """The targets on the wire: every one but in-process (and an unknown one)."""
+        return [t for t in self.targets if t not in (IN_PROCESS, UNKNOWN_TARGET)]
 
     def matrix(self) -> dict[str, dict[str, Group]]:
         """Outcome counts per group (row) and target (column): {group: {target: counts}};
@@ -120,7 +123,7 @@ class Conformance:
         rows: dict[str, dict[str, Group]] = {}
         for case in self.cases:
             row = rows.setdefault(case.matrix_group, {})
-            target = case.target or "?"
+            target = case.target or UNKNOWN_TARGET
             row.setdefault(target, Group(target)).counts[case.outcome] += 1
         return dict(sorted(rows.items()))
 
@@ -176,7 +179,11 @@ def target_in_id(name: str) -> str:
     `test_y[in-process]` -> `in-process`; "" if it names none."""
     parameters = name.partition("[")[2].removesuffix("]")
     matched = TARGET_IN_ID.search(parameters)
-    return (matched.group(1) or matched.group(2)) if matched else ""
+    if not matched:
+        return ""
+    target = matched.group(1) or matched.group(2)
+    # written before the suite served other servers: `wire-wsproto` was uvicorn's
+    return f"uvicorn-{target}" if target in UVICORN_IMPLS_BEFORE_SERVERS else target
 
 
 def _first_line(text: str) -> str:

@@ -57,7 +57,7 @@ def conformance_totals(conformance: Conformance) -> str:
 
 
 def conformance_markdown(conformance: Conformance) -> list[str]:
-    """The totals, then a table per group: per target when the run checked several served
+    """The totals, then one table: groups by targets when the run checked several served
     targets, else the groups' counts."""
     lines = [f"Conformance: {conformance_totals(conformance)}.", ""]
     if len(conformance.served_targets) > 1:

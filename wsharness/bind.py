@@ -26,8 +26,9 @@ def reserve_port(host: str, port: int) -> socket.socket:
     """A TCP socket bound to host:port with SO_REUSEPORT and never listening, for a server
     that binds the port itself with SO_REUSEPORT (Granian's workers): held while the server
     runs, it lets that server bind beside it, while anyone binding without SO_REUSEPORT gets
-    EADDRINUSE, and it takes no connections. A port picked free and released instead could be
-    bound by another SO_REUSEPORT program before the server, which would then share it."""
+    EADDRINUSE, and it takes no connections. (Another SO_REUSEPORT program of the same user
+    could still bind beside it: that is how Linux shares ports.) Without SO_REUSEADDR, a given
+    port that a server left in TIME_WAIT is refused: port 0 is not affected."""
     return bind(host, port, socket.SO_REUSEPORT)
 
 

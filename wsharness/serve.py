@@ -179,15 +179,17 @@ def serve(app: str = "target_app:app", *, server: str = DEFAULT_SERVER, host: st
         p for p in (str(cwd or Path.cwd()), os.environ.get("PYTHONPATH", "")) if p)}
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(log_path, "wb")) if log_path else subprocess.DEVNULL
+        ready, told = os.pipe() if workers > 1 and server == "uvicorn" else (None, None)
+        told_closed = stack.enter_context(contextlib.ExitStack())  # once the server has it
+        if ready is not None and told is not None:
+            stack.callback(os.close, ready)
+            told_closed.callback(os.close, told)
         try:
             sock = (bind_listening if kind.adopts_socket else reserve_port)(host, port)
         except BindError as exc:
             raise LaunchError(str(exc)) from None
         if not kind.adopts_socket:  # held, never listening, until the server has stopped
             stack.enter_context(sock)
-        ready, told = os.pipe() if workers > 1 and server == "uvicorn" else (None, None)
-        if ready is not None:
-            stack.callback(os.close, ready)
         with contextlib.ExitStack() as handed:  # the server holds the only copy once it runs
             if kind.adopts_socket:
                 handed.enter_context(sock)
@@ -204,8 +206,7 @@ def serve(app: str = "target_app:app", *, server: str = DEFAULT_SERVER, host: st
                     + (() if told is None else (told,)), stdout=log,
                     stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
             finally:
-                if told is not None:  # the server holds the only write end: it ends with it
-                    os.close(told)
+                told_closed.close()  # the server holds the only write end: it ends with it
         try:
             if kind.listens_itself:
                 wait_until_listening(host, port, scaled(STARTUP_S), process)

@@ -6,17 +6,20 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.absent import python_without
 from tests.conformance.suite import REPO, RUN_TIMEOUT_S, run_suite
 
 NOT_INSTALLED = "hypercorn is not installed: pip install 'wsharness[servers]'"
 
 
-def test_server_with_url_is_a_usage_error() -> None:
-    result = run_suite("--url", "http://127.0.0.1:9", "--server", "hypercorn")
+@pytest.mark.parametrize(("option", "value"), [("--server", "hypercorn"), ("--ws-impl", "wsproto")])
+def test_serving_options_with_url_are_a_usage_error(option: str, value: str) -> None:
+    result = run_suite("--url", "http://127.0.0.1:9", option, value)
     assert result.returncode == 4
-    assert ("ERROR: --server picks the server the suite starts for --app: a --url target is "
-            "already running") in result.stderr
+    assert (f"ERROR: {option} picks how the suite serves --app: a --url target is already "
+            "running") in result.stderr
 
 
 def test_daphne_with_workers_is_a_usage_error() -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from reports.junit import load_junit, target_in_id
 from reports.render import render_run
+from reports.summary import matrix_rows
 from tests.conformance.suite import run_suite
 from tests.reports.conftest import MakeRun, junit_of
 
@@ -114,6 +115,9 @@ def test_files_without_the_properties_use_the_module_and_the_test_id(
     ("test_x[wire-url]", "url"),
     ("test_x[in-process]", "in-process"),
     ("test_x[wire-someserver-echo]", "someserver"),
+    ("test_x[wire-websockets-sansio-echo]", "uvicorn-websockets-sansio"),  # before --server
+    ("test_x[wire-websockets]", "uvicorn-websockets"),
+    ("test_x[wire-wsproto-post]", "uvicorn-wsproto"),
     ("test_x[echo]", ""),
     ("test_x", ""),
 ])
@@ -171,3 +175,18 @@ def test_the_real_suite_under_several_servers_renders_its_matrix(make_run: MakeR
     assert len(set(rows["hardening"][:4])) == 1, rows
     assert re.fullmatch(r"(\d+ ✓ · )?1 xfail", rows["hardening"][0]), rows
     assert rows["hardening"][4] == "–", rows
+
+
+def test_a_case_whose_target_is_unknown_has_a_column_of_its_own(tmp_path: Path) -> None:
+    """A collection error names no target: its column shows it, not a dash."""
+    xml = tmp_path / "conformance.xml"
+    xml.write_text(
+        '<testsuites><testsuite name="pytest" tests="3">'
+        '<testcase classname="conformance.test_echo" name="test_echo[wire-hypercorn]"/>'
+        '<testcase classname="conformance.test_echo" name="test_echo[wire-granian]"/>'
+        '<testcase classname="conformance.test_echo" name="test_echo">'
+        '<error message="collection failed"/></testcase></testsuite></testsuites>')
+    conformance = load_junit(xml)
+    assert conformance.targets == ["hypercorn", "granian", "?"]
+    assert matrix_rows(conformance, lambda text, bad: f"!{text}" if bad else text) == [
+        [conformance.cases[0].matrix_group, "1 ✓", "1 ✓", "!1 error"]]

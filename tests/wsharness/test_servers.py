@@ -24,8 +24,6 @@ TIMEOUT_S = scaled(5.0)
 SMALL_LIMIT = 1000  # bytes
 
 
-
-
 @pytest.mark.parametrize("name", SERVERS)
 def test_each_server_serves_the_app_and_stops_with_the_block(name: str) -> None:
     with serve(server=name, cwd=REPO) as server:
