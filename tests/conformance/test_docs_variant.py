@@ -35,7 +35,11 @@ def test_finding_a_stalled_member_holds_up_the_docs_variants_room() -> None:
 
 def test_finding_tcp_drops_during_a_burst_cut_off_other_docs_variant_clients() -> None:
     """Sending to a client that just dropped raises in the sender's own handler, which ends:
-    that client is disconnected (1006) mid-burst and its remaining messages are lost."""
+    that client is disconnected (1006) mid-burst and its remaining messages are lost, and
+    its `left the chat` comes early. Which of the two the first failing example shows
+    depends on timing: either rule names the defect."""
     result = run_suite("--app", DOCS_APP, "-m", "scale", "-k", "drops", timeout_scale="0.5")
     assert result.returncode == 1, result.stdout[-3000:]
-    assert rules_named(result.stdout) == {"chat.no-loss"}, result.stdout[-3000:]
+    rules = rules_named(result.stdout)
+    assert rules, result.stdout[-3000:]
+    assert rules <= {"chat.no-loss", "chat.left"}, result.stdout[-3000:]

@@ -33,7 +33,7 @@ from wsharness.bind import free_port
 from wsharness.serve import serve
 
 RUN = ("-t", "3s")
-SERVING = re.compile(r"wsharness: serving \S+ at (http://\S+) for this run")
+SERVING = re.compile(r"wsharness: serving \S+ with .+ at (http://\S+) for this run")
 RATE_PER_S = 20
 HELD_BACK_MS = 500
 LOOP_CLOCK_MS = 2  # how early a server's timed sleep may end (see the stall test)
